@@ -1,0 +1,1 @@
+//! VRRP: the packet codec ([`packet`]), the sans-IO state machine ([`fsm`]).
