@@ -1,1 +1,3 @@
-//! VRRP: the packet codec ([`packet`]), the sans-IO state machine ([`fsm`]).
+//! VRRP: the packet codec ([`packet`]) and the sans-IO state machine ([`fsm`]).
+pub mod fsm;
+pub mod packet;

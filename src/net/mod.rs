@@ -1,0 +1,2 @@
+//! Network edges: addresses, links, gratuitous ARP and unsolicited NA.
+pub mod garp;
