@@ -1,0 +1,379 @@
+//! Words and blocks: the syntactic tree of a configuration, before any meaning
+//! is given to keywords.
+//!
+//! Words are split on blanks; a double-quoted string is one word without its
+//! quotes (keepalived's plain word splitting).  Script command lines are split
+//! again later with [`split_command`], which knows single quotes and escapes.
+//!
+//! The tree follows braces: `{` opens a block for the statement before it, `}`
+//! closes it.  Because keepalived's keyword tables decide whether a keyword has
+//! a block, the typed pass (see `build`) handles the two recovery cases that need
+//! that knowledge: a block keyword whose `{` is missing, and a leaf keyword that
+//! was given a block.  Here we handle what is purely syntactic: an extra `}`
+//! (reported and ignored, as keepalived does) and `}`s missing at the end of the
+//! input (reported; open blocks are closed).
+
+use super::diag::{Diagnostics, Location};
+use super::preprocess::Line;
+use serde::Serialize;
+
+/// One word of a statement with where it starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Word {
+    pub text: String,
+    #[serde(skip)]
+    pub loc: Location,
+}
+
+/// A statement: a keyword, its arguments, and maybe a block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Node {
+    pub keyword: Word,
+    pub args: Vec<Word>,
+    /// The text after the keyword as written (quotes kept), for keywords whose
+    /// value is a command line.
+    pub raw_args: String,
+    pub block: Option<Vec<Node>>,
+    /// Where the block's `{` was (for diagnostics).
+    #[serde(skip)]
+    pub block_loc: Option<Location>,
+}
+
+impl Node {
+    pub fn name(&self) -> &str {
+        &self.keyword.text
+    }
+
+    pub fn loc(&self) -> &Location {
+        &self.keyword.loc
+    }
+
+    pub fn arg(&self, i: usize) -> Option<&Word> {
+        self.args.get(i)
+    }
+
+    pub fn arg_str(&self, i: usize) -> Option<&str> {
+        self.args.get(i).map(|w| w.text.as_str())
+    }
+
+    /// The location of argument `i`, or of the keyword when it is missing.
+    pub fn arg_loc(&self, i: usize) -> &Location {
+        self.args
+            .get(i)
+            .map(|w| &w.loc)
+            .unwrap_or(&self.keyword.loc)
+    }
+
+    pub fn children(&self) -> &[Node] {
+        self.block.as_deref().unwrap_or(&[])
+    }
+}
+
+/// Split a logical line into words (keepalived's plain splitting: blanks
+/// separate words, a double-quoted string is one word without its quotes).
+pub fn split_words(line: &Line, diags: &mut Diagnostics) -> Vec<Word> {
+    let t = &line.text.text;
+    let b = t.as_bytes();
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        let start = i;
+        let text = if b[i] == b'"' {
+            match t[i + 1..].find('"') {
+                Some(end) => {
+                    let s = t[i + 1..i + 1 + end].to_owned();
+                    i = i + 1 + end + 1;
+                    s
+                }
+                None => {
+                    diags.error(
+                        &line.location(start),
+                        "\"",
+                        format!("unmatched quote: '{t}'"),
+                    );
+                    let s = t[i + 1..].to_owned();
+                    i = b.len();
+                    s
+                }
+            }
+        } else {
+            while i < b.len() && b[i] != b' ' && b[i] != b'\t' && b[i] != b'"' {
+                i += 1;
+            }
+            t[start..i].to_owned()
+        };
+        words.push(Word {
+            text,
+            loc: line.location(start),
+        });
+    }
+    words
+}
+
+/// Split a command line the way keepalived splits script commands: blanks
+/// separate words; single and double quotes group; backslash escapes (`\n`,
+/// `\t`, `\xHH`, octal `\NNN`, `\cC`, and any other character literally).
+pub fn split_command(s: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ' ' || *c == '\t') {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            break;
+        }
+        let mut word = String::new();
+        let mut quote: Option<char> = None;
+        while let Some(&c) = chars.peek() {
+            if quote.is_none() && (c == ' ' || c == '\t') {
+                break;
+            }
+            chars.next();
+            match c {
+                '\\' => {
+                    let Some(e) = chars.next() else {
+                        return Err(format!("missing escape character at end of '{s}'"));
+                    };
+                    match e {
+                        'x' if chars.peek().is_some_and(|c| c.is_ascii_hexdigit()) => {
+                            let mut v: u32 = 0;
+                            while let Some(d) = chars.peek().and_then(|c| c.to_digit(16)) {
+                                v = (v << 4 | d) & 0xff;
+                                chars.next();
+                            }
+                            word.push(char::from(v as u8));
+                        }
+                        'c' if chars.peek().is_some() => {
+                            let c = chars.next().unwrap_or('@');
+                            word.push(char::from((c as u32 & 0x1f) as u8));
+                        }
+                        '0'..='7' => {
+                            let mut v = e.to_digit(8).unwrap_or(0);
+                            for _ in 0..2 {
+                                match chars.peek().and_then(|c| c.to_digit(8)) {
+                                    Some(d) => {
+                                        v = (v << 3 | d) & 0xff;
+                                        chars.next();
+                                    }
+                                    None => break,
+                                }
+                            }
+                            word.push(char::from(v as u8));
+                        }
+                        'a' => word.push('\x07'),
+                        'b' => word.push('\x08'),
+                        'E' => word.push('\x1b'),
+                        'f' => word.push('\x0c'),
+                        'n' => word.push('\n'),
+                        'r' => word.push('\r'),
+                        't' => word.push('\t'),
+                        'v' => word.push('\x0b'),
+                        other => word.push(other),
+                    }
+                }
+                '"' | '\'' if quote.is_none() => quote = Some(c),
+                q if Some(q) == quote => quote = None,
+                other => word.push(other),
+            }
+        }
+        if let Some(q) = quote {
+            return Err(format!("string '{s}': missing terminating {q}"));
+        }
+        out.push(word);
+    }
+    Ok(out)
+}
+
+/// Build the statement tree from logical lines.
+pub fn build_tree(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
+    // Each stack entry is the list of statements of an open block; the bottom
+    // entry is the top level.
+    let mut stack: Vec<Vec<Node>> = vec![Vec::new()];
+    let mut open_locs: Vec<Location> = Vec::new();
+    for line in lines {
+        let t = line.text.text.as_str();
+        if t == "{" {
+            let loc = line.location(0);
+            let parent = stack.last_mut().and_then(|s| s.last_mut());
+            match parent {
+                Some(node) if node.block.is_none() => {
+                    node.block_loc = Some(loc.clone());
+                    let taken = std::mem::take(node);
+                    // Re-push the node as an open block.
+                    if let Some(level) = stack.last_mut() {
+                        level.pop();
+                        level.push(taken);
+                    }
+                    stack.push(Vec::new());
+                    open_locs.push(loc);
+                }
+                _ => {
+                    diags.error(
+                        &loc,
+                        "{",
+                        "unexpected '{' with no keyword before it - block ignored",
+                    );
+                    // Keep the block balanced: its content goes to an anonymous
+                    // node that the typed pass ignores.
+                    if let Some(l) = stack.last_mut() {
+                        l.push(Node {
+                            keyword: Word {
+                                text: String::new(),
+                                loc: loc.clone(),
+                            },
+                            args: Vec::new(),
+                            raw_args: String::new(),
+                            block: None,
+                            block_loc: Some(loc.clone()),
+                        });
+                    }
+                    stack.push(Vec::new());
+                    open_locs.push(loc);
+                }
+            }
+            continue;
+        }
+        if t == "}" {
+            if stack.len() <= 1 {
+                diags.error(&line.location(0), "}", "extra '}' found - ignored");
+                continue;
+            }
+            close_block(&mut stack);
+            open_locs.pop();
+            continue;
+        }
+        let mut words = split_words(line, diags);
+        if words.is_empty() {
+            continue;
+        }
+        let keyword = words.remove(0);
+        let raw_args = raw_after_first_word(&line.text.text);
+        if let Some(level) = stack.last_mut() {
+            level.push(Node {
+                keyword,
+                args: words,
+                raw_args,
+                block: None,
+                block_loc: None,
+            });
+        }
+    }
+    if stack.len() > 1 {
+        let n = stack.len() - 1;
+        let loc = open_locs.first().cloned();
+        diags.push(
+            super::diag::Severity::Error,
+            loc,
+            Some("}"),
+            format!(
+                "there are {n} missing '}}'s or extra '{{'s (block opened here is never closed)"
+            ),
+        );
+        while stack.len() > 1 {
+            close_block(&mut stack);
+        }
+    }
+    stack.pop().unwrap_or_default()
+}
+
+fn raw_after_first_word(s: &str) -> String {
+    let s = s.trim_start_matches([' ', '\t']);
+    match s.find([' ', '\t']) {
+        Some(i) => s[i..].trim_matches([' ', '\t']).to_owned(),
+        None => String::new(),
+    }
+}
+
+fn close_block(stack: &mut Vec<Vec<Node>>) {
+    let Some(children) = stack.pop() else { return };
+    if let Some(owner) = stack.last_mut().and_then(|l| l.last_mut()) {
+        owner.block = Some(children);
+    }
+}
+
+impl Default for Node {
+    fn default() -> Self {
+        Node {
+            keyword: Word {
+                text: String::new(),
+                loc: Location::new(std::sync::Arc::from(""), 0, 0),
+            },
+            args: Vec::new(),
+            raw_args: String::new(),
+            block: None,
+            block_loc: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::preprocess::{preprocess_str, PreprocessOptions};
+    use std::path::Path;
+
+    fn tree(text: &str) -> (Vec<Node>, Diagnostics) {
+        let mut d = Diagnostics::new();
+        let opts = PreprocessOptions {
+            config_id: "x".into(),
+            allow_includes: false,
+            random_seed: Some(1),
+        };
+        let lines = preprocess_str("t.conf", Path::new("."), text, opts, &mut d);
+        let t = build_tree(&lines, &mut d);
+        (t, d)
+    }
+
+    #[test]
+    fn nested_blocks() {
+        let (t, d) = tree("a 1 {\n b 2\n c {\n  d\n }\n}\ne\n");
+        assert!(d.items.is_empty());
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].name(), "a");
+        assert_eq!(t[0].arg_str(0), Some("1"));
+        assert_eq!(t[0].children().len(), 2);
+        assert_eq!(t[0].children()[1].children()[0].name(), "d");
+        assert_eq!(t[1].name(), "e");
+    }
+
+    #[test]
+    fn brace_on_own_line_and_attached() {
+        let (t, _) = tree("vrrp_instance VI\n{\n track_script{\n chk\n }\n}\n");
+        assert_eq!(t[0].children()[0].name(), "track_script");
+        assert_eq!(t[0].children()[0].children()[0].name(), "chk");
+    }
+
+    #[test]
+    fn extra_and_missing_braces() {
+        let (t, d) = tree("a {\n}\n}\nb {\n c\n");
+        assert_eq!(t.len(), 2);
+        assert_eq!(d.count(crate::config::diag::Severity::Error), 2);
+        assert_eq!(t[1].children()[0].name(), "c");
+        assert_eq!(d.items[0].location.as_ref().unwrap().line, 3);
+    }
+
+    #[test]
+    fn quoted_words_and_locations() {
+        let (t, _) = tree("script \"/bin/check -x 'a b'\"\n");
+        assert_eq!(t[0].arg_str(0), Some("/bin/check -x 'a b'"));
+        assert_eq!(t[0].raw_args, "\"/bin/check -x 'a b'\"");
+        assert_eq!(t[0].arg_loc(0).col, 8);
+    }
+
+    #[test]
+    fn command_splitting() {
+        assert_eq!(
+            split_command("/bin/a 'b c' \"d e\" f\\ g").unwrap(),
+            vec!["/bin/a", "b c", "d e", "f g"]
+        );
+        assert_eq!(split_command("x \\x41\\101\\n").unwrap(), vec!["x", "AA\n"]);
+        assert!(split_command("a 'b").is_err());
+    }
+}

@@ -1,0 +1,1467 @@
+//! The preprocessor: turns configuration files into logical lines, following
+//! keepalived's reading rules (keepalived's `lib/parser.c`, described in our own
+//! words in docs/CONFIG-SYNTAX.md):
+//!
+//! - `#` and `!` start a comment anywhere outside double quotes; `\#` and `\!`
+//!   stand for the literal characters;
+//! - CR/LF line ends, tabs, a missing final newline;
+//! - a trailing `\` continues the line (keepalived only honours it inside `$`
+//!   definitions; we honour it everywhere, which only makes more files readable);
+//! - `@ID line` / `@^ID line` keep the line only if the config id matches / does not;
+//! - `$NAME=value` definitions (multi-line with `\`), `$NAME` / `${NAME}` expansion,
+//!   the predefined `${_PWD}`, `${_INSTANCE}`, `${_RANDOM [min [max]]}`, `${_HASH}`,
+//!   `${_BANG}`;
+//! - `~SEQ(var, [start,] [step,] end)`, `~SEQx(...)` and `~LST(...)` line generators;
+//! - `include`, `includer`, `includem`, `includew`, `includeb`, `includea` with
+//!   globs and csh braces, relative to the including file, nested;
+//! - each `{` and `}` outside quotes ends up on a logical line of its own, so
+//!   `80{`, `track_script{` and `{` on its own line all read the same.
+//!
+//! Every byte of a logical line keeps the column it came from, so diagnostics
+//! can name file:line:column even after substitution.
+
+use super::diag::{Diagnostics, Location, Severity};
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// keepalived reads lines into a 1024-byte buffer; we allow much longer lines but
+/// bound expansion so a recursive definition cannot exhaust memory.
+const MAX_LINE: usize = 64 * 1024;
+/// Bound on nested includes (keepalived has none; a loop would never end).
+const MAX_INCLUDE_DEPTH: usize = 32;
+/// Bound on generated lines (from `~SEQ`, `~LST` and multi-line definitions).
+const MAX_GENERATED_LINES: usize = 2_000_000;
+/// Bound on substitution rounds for one line (recursive definitions).
+const MAX_SUBSTITUTIONS: usize = 10_000;
+
+/// A string whose every byte remembers the column it came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MappedStr {
+    pub text: String,
+    /// 1-based source column of each byte of `text`.
+    pub cols: Vec<u32>,
+}
+
+impl MappedStr {
+    pub fn from_source(text: &str, first_col: u32) -> Self {
+        let cols = (0..text.len() as u32).map(|i| first_col + i).collect();
+        MappedStr {
+            text: text.to_owned(),
+            cols,
+        }
+    }
+
+    /// Text that all maps to one column (substituted text).
+    fn uniform(text: &str, col: u32) -> Self {
+        MappedStr {
+            text: text.to_owned(),
+            cols: vec![col; text.len()],
+        }
+    }
+
+    pub fn col_at(&self, byte: usize) -> u32 {
+        self.cols
+            .get(byte)
+            .or_else(|| self.cols.last())
+            .copied()
+            .unwrap_or(1)
+    }
+
+    fn slice(&self, start: usize, end: usize) -> MappedStr {
+        MappedStr {
+            text: self.text[start..end].to_owned(),
+            cols: self.cols[start..end].to_vec(),
+        }
+    }
+
+    fn remove(&mut self, at: usize) {
+        self.text.remove(at);
+        self.cols.remove(at);
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.text.truncate(len);
+        self.cols.truncate(len);
+    }
+
+    fn replace_range(&mut self, start: usize, end: usize, with: &str) {
+        let col = self.col_at(start);
+        self.text.replace_range(start..end, with);
+        self.cols
+            .splice(start..end, std::iter::repeat_n(col, with.len()));
+    }
+
+    fn push_str(&mut self, other: &MappedStr) {
+        self.text.push_str(&other.text);
+        self.cols.extend_from_slice(&other.cols);
+    }
+
+    fn trim_start(&mut self) {
+        let n = self.text.len() - self.text.trim_start_matches([' ', '\t']).len();
+        self.text.drain(..n);
+        self.cols.drain(..n);
+    }
+
+    fn trim_end(&mut self) {
+        let n = self.text.trim_end_matches([' ', '\t']).len();
+        self.truncate(n);
+    }
+}
+
+/// One logical line handed to the block parser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub text: MappedStr,
+    pub file: Arc<str>,
+    pub line: u32,
+}
+
+impl Line {
+    pub fn location(&self, byte: usize) -> Location {
+        Location::new(self.file.clone(), self.line, self.text.col_at(byte))
+    }
+}
+
+/// What the preprocessor needs to know about the run.
+#[derive(Clone, Debug)]
+pub struct PreprocessOptions {
+    /// The config id `@ID` lines are compared with (keepalived: `-i`, else the
+    /// short host name).
+    pub config_id: String,
+    /// Whether `include` may read files (off for fuzzing and for in-memory input).
+    pub allow_includes: bool,
+    /// Seed for `${_RANDOM}`; `None` seeds from the clock as keepalived does.
+    pub random_seed: Option<u64>,
+}
+
+impl Default for PreprocessOptions {
+    fn default() -> Self {
+        PreprocessOptions {
+            config_id: default_config_id(),
+            allow_includes: true,
+            random_seed: None,
+        }
+    }
+}
+
+/// keepalived's default config id: the host name up to its first dot.
+pub fn default_config_id() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .map(|h| h.split('.').next().unwrap_or_default().to_owned())
+        .unwrap_or_default()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Builtin {
+    Pwd,
+    Instance,
+    Random,
+}
+
+#[derive(Clone, Debug)]
+struct Definition {
+    /// The value; lines of a multi-line definition are joined with '\n'.
+    value: String,
+    multiline: bool,
+    builtin: Option<Builtin>,
+}
+
+/// How strict an include is about missing or unmatched files (keepalived's
+/// `include` variants and `include_check`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct IncludeStrictness {
+    /// Files that cannot be read are errors (`includer`).
+    readable: bool,
+    /// Named files must exist (`includem`).
+    must_match: bool,
+    /// Wildcards must match something (`includew`).
+    wildcard_match: bool,
+    /// Every alternative of a brace must exist (`includeb`).
+    brace_match: bool,
+}
+
+struct OpenFile {
+    name: Arc<str>,
+    dir: PathBuf,
+    lines: Vec<String>,
+    next: usize,
+}
+
+/// A pending run of files from one `include` glob.
+struct IncludeFrame {
+    pending: VecDeque<PathBuf>,
+    current: Option<OpenFile>,
+}
+
+struct Seq {
+    var: String,
+    values: VecDeque<Vec<(String, String)>>,
+    text: MappedStr,
+}
+
+/// A multi-line definition being expanded, with the number of generators that
+/// were active when it started (keepalived's multiline/seq interplay).
+struct Expansion {
+    lines: VecDeque<MappedStr>,
+    seq_depth: usize,
+    file: Arc<str>,
+    line: u32,
+}
+
+pub struct Preprocessor<'d> {
+    opts: PreprocessOptions,
+    diags: &'d mut Diagnostics,
+    stack: Vec<IncludeFrame>,
+    defs: HashMap<String, Definition>,
+    seqs: Vec<Seq>,
+    expansions: Vec<Expansion>,
+    residue: Option<Line>,
+    multiline_def: Option<String>,
+    rng: rand::rngs::StdRng,
+    generated: usize,
+    /// Where the most recent line came from (for generated lines).
+    last_origin: (Arc<str>, u32),
+}
+
+impl<'d> Preprocessor<'d> {
+    fn new(opts: PreprocessOptions, diags: &'d mut Diagnostics) -> Self {
+        use rand::SeedableRng;
+        let rng = match opts.random_seed {
+            Some(seed) => rand::rngs::StdRng::seed_from_u64(seed),
+            None => rand::rngs::StdRng::from_os_rng(),
+        };
+        let mut defs = HashMap::new();
+        for (name, builtin, value) in [
+            ("_PWD", Some(Builtin::Pwd), ""),
+            ("_INSTANCE", Some(Builtin::Instance), ""),
+            ("_RANDOM", Some(Builtin::Random), ""),
+            ("_HASH", None, "#"),
+            ("_BANG", None, "!"),
+        ] {
+            defs.insert(
+                name.to_owned(),
+                Definition {
+                    value: value.to_owned(),
+                    multiline: false,
+                    builtin,
+                },
+            );
+        }
+        Preprocessor {
+            opts,
+            diags,
+            stack: Vec::new(),
+            defs,
+            seqs: Vec::new(),
+            expansions: Vec::new(),
+            residue: None,
+            multiline_def: None,
+            rng,
+            generated: 0,
+            last_origin: (Arc::from(""), 0),
+        }
+    }
+
+    fn error(&mut self, loc: Location, keyword: &str, msg: impl Into<String>) {
+        self.diags.error(&loc, keyword, msg);
+    }
+
+    fn current_dir(&self) -> PathBuf {
+        self.stack
+            .iter()
+            .rev()
+            .find_map(|f| f.current.as_ref().map(|f| f.dir.clone()))
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// Next physical line from the include stack, with its origin.
+    fn next_file_line(&mut self) -> Option<(String, Arc<str>, u32)> {
+        loop {
+            let frame = self.stack.last_mut()?;
+            if let Some(file) = frame.current.as_mut() {
+                if file.next < file.lines.len() {
+                    let text = std::mem::take(&mut file.lines[file.next]);
+                    file.next += 1;
+                    return Some((text, file.name.clone(), file.next as u32));
+                }
+                frame.current = None;
+            }
+            match frame.pending.pop_front() {
+                Some(path) => {
+                    if let Some(file) = self.open(&path) {
+                        if let Some(frame) = self.stack.last_mut() {
+                            frame.current = Some(file);
+                        }
+                    }
+                }
+                None => {
+                    self.stack.pop();
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, path: &Path) -> Option<OpenFile> {
+        let name: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
+        match std::fs::read(path) {
+            Ok(bytes) => Some(Self::file_from_bytes(name, path, &bytes)),
+            Err(e) => {
+                let loc = Location::new(self.last_origin.0.clone(), self.last_origin.1, 1);
+                self.error(
+                    loc,
+                    "include",
+                    format!(
+                        "configuration file '{}' cannot be read: {e}",
+                        path.display()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn file_from_bytes(name: Arc<str>, path: &Path, bytes: &[u8]) -> OpenFile {
+        // Configuration files are text; invalid UTF-8 is replaced rather than refused,
+        // as keepalived reads bytes.
+        let text = String::from_utf8_lossy(bytes);
+        let lines = text.split('\n').map(str::to_owned).collect::<Vec<_>>();
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        OpenFile {
+            name,
+            dir,
+            lines,
+            next: 0,
+        }
+    }
+
+    /// The next raw logical line (before brace splitting), or None at the end.
+    fn next_raw(&mut self) -> Option<Line> {
+        loop {
+            // Generators and expansions first, in keepalived's priority order.
+            let seq_depth = self.expansions.last().map(|e| e.seq_depth);
+            if !self.seqs.is_empty() && seq_depth.is_none_or(|d| self.seqs.len() > d) {
+                if let Some(line) = self.next_from_seq() {
+                    return Some(line);
+                }
+                continue;
+            }
+            if let Some(exp) = self.expansions.last_mut() {
+                match exp.lines.pop_front() {
+                    Some(text) => {
+                        let line = Line {
+                            text,
+                            file: exp.file.clone(),
+                            line: exp.line,
+                        };
+                        if exp.lines.is_empty() {
+                            self.expansions.pop();
+                        }
+                        self.count_generated()?;
+                        return Some(line);
+                    }
+                    None => {
+                        self.expansions.pop();
+                        continue;
+                    }
+                }
+            }
+            let (mut raw, file, line_no) = self.next_file_line()?;
+            self.last_origin = (file.clone(), line_no);
+            // Physical continuation lines: a trailing '\' outside a definition joins
+            // the next line (inside a definition the definition code handles it).
+            while raw.ends_with('\r') {
+                raw.pop();
+            }
+            let mut text = MappedStr::from_source(&raw, 1);
+            decomment(&mut text, &mut *self.diags, &file, line_no);
+            if text.text.is_empty() {
+                if let Some(name) = self.multiline_def.take() {
+                    self.finish_multiline(&name);
+                }
+                continue;
+            }
+            if self.multiline_def.is_none() && !text.text.starts_with('$') {
+                while text.text.ends_with('\\') && !text.text.ends_with("\\\\") {
+                    text.truncate(text.text.len() - 1);
+                    text.trim_end();
+                    match self.next_file_line() {
+                        Some((mut next, nfile, nline)) if nfile == file => {
+                            while next.ends_with('\r') {
+                                next.pop();
+                            }
+                            let mut more = MappedStr::from_source(&next, 1);
+                            decomment(&mut more, &mut *self.diags, &nfile, nline);
+                            if !text.text.is_empty() && !more.text.is_empty() {
+                                text.push_str(&MappedStr::uniform(" ", text.col_at(usize::MAX)));
+                            }
+                            text.push_str(&more);
+                        }
+                        Some((next, nfile, nline)) => {
+                            // The file ended with a continuation: keep the next file's line.
+                            if let Some(frame) = self.stack.last_mut() {
+                                if let Some(f) = frame.current.as_mut() {
+                                    f.next -= 1;
+                                    if let Some(slot) = f.lines.get_mut(f.next) {
+                                        *slot = next;
+                                    }
+                                }
+                            }
+                            let _ = (nfile, nline);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+            }
+            return Some(Line {
+                text,
+                file,
+                line: line_no,
+            });
+        }
+    }
+
+    fn count_generated(&mut self) -> Option<()> {
+        self.generated += 1;
+        if self.generated > MAX_GENERATED_LINES {
+            let loc = Location::new(self.last_origin.0.clone(), self.last_origin.1, 1);
+            self.diags.fatal(
+                &loc,
+                "~SEQ",
+                format!("more than {MAX_GENERATED_LINES} generated lines; stopping"),
+            );
+            self.seqs.clear();
+            self.expansions.clear();
+            self.stack.clear();
+            return None;
+        }
+        Some(())
+    }
+
+    fn next_from_seq(&mut self) -> Option<Line> {
+        self.count_generated()?;
+        let seq = self.seqs.last_mut()?;
+        let values = seq.values.pop_front();
+        let text = seq.text.clone();
+        let var = seq.var.clone();
+        if seq.values.is_empty() {
+            self.seqs.pop();
+        }
+        let values = values?;
+        let _ = var;
+        for (name, value) in values {
+            self.defs.insert(
+                name,
+                Definition {
+                    value,
+                    multiline: false,
+                    builtin: None,
+                },
+            );
+        }
+        Some(Line {
+            text,
+            file: self.last_origin.0.clone(),
+            line: self.last_origin.1,
+        })
+    }
+
+    fn finish_multiline(&mut self, name: &str) {
+        if let Some(def) = self.defs.get_mut(name) {
+            if def.value.is_empty() {
+                def.multiline = false;
+            }
+        }
+    }
+
+    /// keepalived's read_line: the next logical line with conditionals, definitions,
+    /// generators, substitutions and includes handled, braces split off.
+    pub fn next_line(&mut self) -> Option<Line> {
+        if let Some(line) = self.residue.take() {
+            return Some(self.split_braces(line));
+        }
+        'outer: loop {
+            let mut line = self.next_raw()?;
+
+            // Inside a multi-line definition every line is part of its value.
+            if let Some(name) = self.multiline_def.clone() {
+                let mut text = line.text.text.clone();
+                let continues = text.ends_with('\\');
+                if continues {
+                    text.pop();
+                    let trimmed = text.trim_end_matches([' ', '\t']).len();
+                    text.truncate(trimmed);
+                } else {
+                    self.multiline_def = None;
+                }
+                if let Some(def) = self.defs.get_mut(&name) {
+                    if !text.is_empty() {
+                        if !def.value.is_empty() {
+                            def.value.push('\n');
+                        }
+                        def.value.push_str(&text);
+                    }
+                    if !continues && def.value.is_empty() {
+                        def.multiline = false;
+                    }
+                }
+                continue;
+            }
+
+            let mut rounds = 0;
+            loop {
+                rounds += 1;
+                if rounds > MAX_SUBSTITUTIONS {
+                    let loc = line.location(0);
+                    self.error(loc, "$", "definition expansion does not terminate");
+                    continue 'outer;
+                }
+                // @ID / @^ID conditional lines.
+                if line.text.text.starts_with('@') {
+                    let t = &line.text.text;
+                    let (reverse, ofs) = if t.as_bytes().get(1) == Some(&b'^') {
+                        (true, 2)
+                    } else {
+                        (false, 1)
+                    };
+                    let Some(end) = t[ofs..].find([' ', '\t']).map(|e| e + ofs) else {
+                        continue 'outer;
+                    };
+                    let matches = t[ofs..end] == *self.opts.config_id;
+                    if matches == reverse {
+                        continue 'outer;
+                    }
+                    let rest =
+                        end + t[end..].len() - t[end..].trim_start_matches([' ', '\t']).len();
+                    line.text = line.text.slice(rest, line.text.text.len());
+                }
+
+                // $NAME=value definitions.
+                if line.text.text.starts_with('$') && self.try_definition(&line) {
+                    continue 'outer;
+                }
+
+                // ~SEQ / ~LST generators.
+                if line.text.text.starts_with("~SEQ") || line.text.text.starts_with("~LST") {
+                    self.add_generator(&line);
+                    continue 'outer;
+                }
+                if line.text.text.starts_with('~') {
+                    break;
+                }
+
+                if line.text.text.contains('$') {
+                    match self.substitute(&mut line) {
+                        Substitution::None => break,
+                        Substitution::Done => {
+                            decomment(&mut line.text, &mut *self.diags, &line.file, line.line);
+                            if line.text.text.is_empty() {
+                                continue 'outer;
+                            }
+                            if line.text.text.starts_with('@') || line.text.text.contains('$') {
+                                continue;
+                            }
+                            break;
+                        }
+                        Substitution::TooLong => continue 'outer,
+                    }
+                }
+                break;
+            }
+
+            if line.text.text.is_empty() {
+                continue;
+            }
+            if self.check_include(&line) {
+                continue;
+            }
+            return Some(self.split_braces(line));
+        }
+    }
+
+    /// Split off the first brace not inside double quotes, keeping the rest for
+    /// the next call.
+    fn split_braces(&mut self, mut line: Line) -> Line {
+        let bytes = line.text.text.as_bytes();
+        let mut pos = None;
+        if bytes.first() == Some(&b'{') || bytes.first() == Some(&b'}') {
+            pos = Some(0);
+        } else {
+            let mut in_quote = false;
+            for (i, &b) in bytes.iter().enumerate() {
+                match b {
+                    b'"' => in_quote = !in_quote,
+                    b'{' | b'}' if !in_quote => {
+                        pos = Some(i);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(p) = pos {
+            let split_at = if p == 0 { 1 } else { p };
+            let mut rest = line.text.slice(split_at, line.text.text.len());
+            rest.trim_start();
+            rest.trim_end();
+            line.text.truncate(split_at);
+            line.text.trim_end();
+            if !rest.text.is_empty() {
+                self.residue = Some(Line {
+                    text: rest,
+                    file: line.file.clone(),
+                    line: line.line,
+                });
+            }
+        } else {
+            line.text.trim_end();
+        }
+        line
+    }
+
+    fn try_definition(&mut self, line: &Line) -> bool {
+        let t = &line.text.text;
+        let b = t.as_bytes();
+        if b.len() < 2 || !(b[1].is_ascii_alphabetic() || b[1] == b'_') {
+            return false;
+        }
+        let mut i = 2;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            i += 1;
+        }
+        let name = t[1..i].to_owned();
+        let rest = t[i..].trim_start_matches([' ', '\t']);
+        let Some(value) = rest.strip_prefix('=') else {
+            return false;
+        };
+        let mut value = value.trim_start_matches([' ', '\t']).to_owned();
+        let multiline = value.ends_with('\\');
+        if multiline {
+            value.pop();
+            let n = value.trim_end_matches([' ', '\t']).len();
+            value.truncate(n);
+            self.multiline_def = Some(name.clone());
+        }
+        self.defs.insert(
+            name,
+            Definition {
+                value,
+                multiline,
+                builtin: None,
+            },
+        );
+        true
+    }
+
+    fn add_generator(&mut self, line: &Line) {
+        let t = line.text.text.clone();
+        let parsed = if t.starts_with("~SEQ") {
+            self.parse_seq(&t)
+        } else {
+            parse_lst(&t)
+        };
+        match parsed {
+            Some((var, values, text_start)) => {
+                if values.is_empty() {
+                    return;
+                }
+                let mut text = line.text.slice(text_start, t.len());
+                text.trim_start();
+                self.seqs.push(Seq {
+                    var,
+                    values: values.into(),
+                    text,
+                });
+            }
+            None => {
+                let kw = if t.starts_with("~SEQ") {
+                    "~SEQ"
+                } else {
+                    "~LST"
+                };
+                self.error(
+                    line.location(0),
+                    kw,
+                    format!("invalid {kw} specification '{t}'"),
+                );
+            }
+        }
+    }
+
+    /// Parse `~SEQ(var, [start,] [step,] end) text` (or `~SEQx` for hex output).
+    /// Returns the variable, one value set per generated line, and where the text starts.
+    #[allow(clippy::type_complexity)]
+    fn parse_seq(&mut self, t: &str) -> Option<(String, Vec<Vec<(String, String)>>, usize)> {
+        let mut p = 4;
+        let hex = t[p..].starts_with('x');
+        if hex {
+            p += 1;
+        }
+        let rest = &t[p..];
+        let open = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        if !rest[open..].starts_with('(') {
+            return None;
+        }
+        let args_start = p + open + 1;
+        let close = t[args_start..].find(')')? + args_start;
+        // Parameters may themselves be definitions.
+        let mut args = MappedStr::uniform(&t[args_start..close], 1);
+        let mut fake = Line {
+            text: std::mem::take(&mut args),
+            file: Arc::from(""),
+            line: 0,
+        };
+        if fake.text.text.contains('$') {
+            let _ = self.substitute(&mut fake);
+        }
+        let parts: Vec<&str> = fake.text.text.split(',').map(|s| s.trim()).collect();
+        let var = parts.first()?.to_string();
+        if var.is_empty() || var.contains([' ', '\t']) {
+            return None;
+        }
+        let nums: Option<Vec<i64>> = parts[1..].iter().map(|s| parse_c_long(s)).collect();
+        let nums = nums?;
+        let (start, step, end) = match nums.as_slice() {
+            [end] => {
+                let end = *end;
+                (
+                    if end < 0 { -1 } else { 1 },
+                    if end < 1 { -1 } else { 1 },
+                    end,
+                )
+            }
+            [start, end] => (*start, if start <= end { 1 } else { -1 }, *end),
+            [start, step, end] => {
+                if *step == 0 || (start < end && *step < 0) || (start > end && *step > 0) {
+                    return None;
+                }
+                (*start, *step, *end)
+            }
+            _ => return None,
+        };
+        if hex && (start < 0 || end < 0) {
+            return None;
+        }
+        let mut values = Vec::new();
+        let mut v = start;
+        loop {
+            if (step > 0 && v > end) || (step < 0 && v < end) {
+                break;
+            }
+            let s = if hex { format!("{v:x}") } else { v.to_string() };
+            values.push(vec![(var.clone(), s)]);
+            if values.len() > MAX_GENERATED_LINES {
+                return None;
+            }
+            v = v.checked_add(step)?;
+        }
+        Some((var, values, close + 1))
+    }
+
+    /// Replace `$NAME` / `${NAME}` / `${NAME params}` references.
+    fn substitute(&mut self, line: &mut Line) -> Substitution {
+        let mut found = false;
+        let mut cur = 0;
+        let mut steps = 0;
+        while let Some(off) = line.text.text[cur..].find('$') {
+            steps += 1;
+            if steps > MAX_SUBSTITUTIONS {
+                return Substitution::TooLong;
+            }
+            let at = cur + off;
+            let Some((name, params, end)) = find_reference(&line.text.text, at) else {
+                cur = at + 1;
+                continue;
+            };
+            let whole_line = at == 0 && end == line.text.text.len();
+            let Some(def) = self.defs.get(&name).cloned() else {
+                cur = at + 1;
+                continue;
+            };
+            if def.multiline && !whole_line {
+                cur = at + 1;
+                continue;
+            }
+            if params.is_some() && def.builtin != Some(Builtin::Random) {
+                cur = at + 1;
+                continue;
+            }
+            found = true;
+            let value = match def.builtin {
+                Some(Builtin::Pwd) => self.current_dir_abs(),
+                Some(Builtin::Instance) => self.opts.config_id.clone(),
+                Some(Builtin::Random) => self.random(params.as_deref()),
+                None => def.value.clone(),
+            };
+            if def.multiline {
+                let mut lines = value.split('\n');
+                let first = lines.next().unwrap_or_default().to_owned();
+                let col = line.text.col_at(at);
+                let rest: VecDeque<MappedStr> = lines.map(|l| MappedStr::uniform(l, col)).collect();
+                line.text.replace_range(at, end, &first);
+                if !rest.is_empty() {
+                    self.expansions.push(Expansion {
+                        lines: rest,
+                        seq_depth: self.seqs.len(),
+                        file: line.file.clone(),
+                        line: line.line,
+                    });
+                }
+                break;
+            }
+            if line.text.text.len() - (end - at) + value.len() > MAX_LINE {
+                self.error(
+                    line.location(at),
+                    "$",
+                    "parameter substitution would exceed the maximum line length",
+                );
+                return Substitution::TooLong;
+            }
+            line.text.replace_range(at, end, &value);
+            if value.trim_start().starts_with('~') {
+                break;
+            }
+            // Keep scanning from the start of the replacement: keepalived re-scans
+            // the substituted text (definitions may refer to definitions).
+            cur = at;
+            if value.is_empty() {
+                continue;
+            }
+            // A value that refers to itself would loop; the step bound above stops it.
+        }
+        if found {
+            Substitution::Done
+        } else {
+            Substitution::None
+        }
+    }
+
+    fn current_dir_abs(&self) -> String {
+        let dir = self.current_dir();
+        std::fs::canonicalize(&dir)
+            .unwrap_or(dir)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    fn random(&mut self, params: Option<&str>) -> String {
+        use rand::Rng;
+        let mut min: u64 = 0;
+        let mut max: u64 = 32767;
+        if let Some(p) = params {
+            let mut it = p.split_whitespace().filter_map(|s| s.parse::<u64>().ok());
+            if let Some(a) = it.next() {
+                min = a;
+            }
+            if let Some(b) = it.next() {
+                max = b;
+            }
+        }
+        if max < min {
+            std::mem::swap(&mut min, &mut max);
+        }
+        self.rng.random_range(min..=max).to_string()
+    }
+
+    /// `include` and its variants; true when the line was an include.
+    fn check_include(&mut self, line: &Line) -> bool {
+        let t = &line.text.text;
+        if !t.starts_with("include") || t.len() < 8 {
+            return false;
+        }
+        let b = t.as_bytes();
+        let (strict, arg_start) = if b[7] == b' ' || b[7] == b'\t' {
+            (IncludeStrictness::default(), 8)
+        } else if b.len() > 8 && (b[8] == b' ' || b[8] == b'\t') && b"rmwba".contains(&b[7]) {
+            let s = match b[7] {
+                b'r' => IncludeStrictness {
+                    readable: true,
+                    ..Default::default()
+                },
+                b'm' => IncludeStrictness {
+                    readable: true,
+                    must_match: true,
+                    ..Default::default()
+                },
+                b'w' => IncludeStrictness {
+                    readable: true,
+                    must_match: true,
+                    wildcard_match: true,
+                    ..Default::default()
+                },
+                b'b' => IncludeStrictness {
+                    readable: true,
+                    brace_match: true,
+                    ..Default::default()
+                },
+                _ => IncludeStrictness {
+                    readable: true,
+                    must_match: true,
+                    wildcard_match: true,
+                    brace_match: true,
+                },
+            };
+            (s, 9)
+        } else {
+            return false;
+        };
+        let pattern = t[arg_start..].trim().trim_matches('"').to_owned();
+        let loc = line.location(arg_start);
+        if !self.opts.allow_includes {
+            self.diags.warn(
+                &loc,
+                "include",
+                "includes are disabled for this input; ignored",
+            );
+            return true;
+        }
+        if self.stack.len() >= MAX_INCLUDE_DEPTH {
+            self.error(
+                loc,
+                "include",
+                format!("includes nested more than {MAX_INCLUDE_DEPTH} deep; '{pattern}' skipped"),
+            );
+            return true;
+        }
+        let dir = self.current_dir();
+        let files = self.expand_include(&pattern, &dir, strict, &loc);
+        if !files.is_empty() {
+            self.stack.push(IncludeFrame {
+                pending: files.into(),
+                current: None,
+            });
+        }
+        true
+    }
+
+    fn expand_include(
+        &mut self,
+        pattern: &str,
+        dir: &Path,
+        strict: IncludeStrictness,
+        loc: &Location,
+    ) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let alternatives = expand_braces(pattern);
+        let has_braces = alternatives.len() > 1;
+        for alt in alternatives {
+            let full = if Path::new(&alt).is_absolute() {
+                PathBuf::from(&alt)
+            } else {
+                dir.join(&alt)
+            };
+            let full_s = full.to_string_lossy().into_owned();
+            let wildcard = alt.contains(['*', '?', '[']);
+            let mut matched: Vec<PathBuf> = match glob::glob(&full_s) {
+                Ok(paths) => paths.filter_map(Result::ok).collect(),
+                Err(e) => {
+                    self.error(
+                        loc.clone(),
+                        "include",
+                        format!("bad include pattern '{alt}': {e}"),
+                    );
+                    continue;
+                }
+            };
+            matched.sort();
+            if matched.is_empty() {
+                let severity = if (wildcard && strict.wildcard_match)
+                    || (!wildcard && (strict.must_match || (has_braces && strict.brace_match)))
+                {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
+                self.diags.push(
+                    severity,
+                    Some(loc.clone()),
+                    Some("include"),
+                    format!("no configuration file matches '{alt}'"),
+                );
+                continue;
+            }
+            for path in matched {
+                match std::fs::metadata(&path) {
+                    Ok(m) if m.is_file() => {
+                        use std::os::unix::fs::PermissionsExt;
+                        if m.permissions().mode() & 0o111 != 0 {
+                            self.diags.push(
+                                if strict.readable {
+                                    Severity::Error
+                                } else {
+                                    Severity::Warning
+                                },
+                                Some(loc.clone()),
+                                Some("include"),
+                                format!(
+                                    "configuration file '{}' is executable - skipping",
+                                    path.display()
+                                ),
+                            );
+                            continue;
+                        }
+                        out.push(path);
+                    }
+                    _ => {
+                        self.diags.push(
+                            if strict.readable {
+                                Severity::Error
+                            } else {
+                                Severity::Warning
+                            },
+                            Some(loc.clone()),
+                            Some("include"),
+                            format!("'{}' is not a regular file - skipping", path.display()),
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+enum Substitution {
+    None,
+    Done,
+    TooLong,
+}
+
+/// Find a `$NAME`, `${NAME}` or `${NAME params}` reference at `at` (which holds '$').
+/// Returns the name, the parameters and the end byte of the reference.
+fn find_reference(text: &str, at: usize) -> Option<(String, Option<String>, usize)> {
+    let b = text.as_bytes();
+    let mut i = at + 1;
+    let braces = b.get(i) == Some(&b'{');
+    if braces {
+        i += 1;
+    }
+    let start = i;
+    if !b
+        .get(i)
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
+        return None;
+    }
+    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+        i += 1;
+    }
+    let name = text[start..i].to_owned();
+    if braces {
+        let mut params = None;
+        if b.get(i) == Some(&b' ') {
+            let pstart = i;
+            while i < b.len() && (b[i] == b' ' || b[i].is_ascii_digit()) {
+                i += 1;
+            }
+            let p = text[pstart..i].trim();
+            if text[pstart..i].ends_with(' ') && !p.is_empty() {
+                return None;
+            }
+            if !p.is_empty() {
+                params = Some(p.to_owned());
+            }
+        }
+        if b.get(i) != Some(&b'}') {
+            return None;
+        }
+        Some((name, params, i + 1))
+    } else {
+        match b.get(i) {
+            None | Some(b' ') | Some(b'\t') | Some(b',') | Some(b')') => Some((name, None, i)),
+            _ => None,
+        }
+    }
+}
+
+/// strtol(…, 0) semantics: decimal, 0x hex or leading-0 octal.
+fn parse_c_long(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let v = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        i64::from_str_radix(&digits[1..], 8).ok()?
+    } else {
+        digits.parse().ok()?
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// Parse `~LST(var, v1, v2, ...)` or `~LST({a, b}, {1, 2}, {3, 4})`.
+#[allow(clippy::type_complexity)]
+fn parse_lst(t: &str) -> Option<(String, Vec<Vec<(String, String)>>, usize)> {
+    let rest = &t[4..];
+    let ws = rest.len() - rest.trim_start().len();
+    if !rest[ws..].starts_with('(') {
+        return None;
+    }
+    let start = 4 + ws + 1;
+    // Find the matching ')' (braces do not nest parentheses here).
+    let close = t[start..].find(')')? + start;
+    let inner = &t[start..close];
+    let groups = split_lst_groups(inner)?;
+    let (vars, value_sets) = groups.split_first()?;
+    if vars.is_empty() || vars.iter().any(|v| v.is_empty()) {
+        return None;
+    }
+    let mut out = Vec::new();
+    if vars.len() == 1 && value_sets.iter().all(|s| s.len() == 1) {
+        for set in value_sets {
+            out.push(vec![(vars[0].clone(), set[0].clone())]);
+        }
+    } else {
+        for set in value_sets {
+            if set.len() != vars.len() {
+                return None;
+            }
+            out.push(
+                vars.iter()
+                    .cloned()
+                    .zip(set.iter().cloned())
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    Some((vars[0].clone(), out, close + 1))
+}
+
+/// Split `a, {b, c}, d` into groups: `[a]`, `[b, c]`, `[d]`.
+fn split_lst_groups(s: &str) -> Option<Vec<Vec<String>>> {
+    let mut groups = Vec::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('{') {
+            let end = r.find('}')?;
+            groups.push(r[..end].split(',').map(|v| v.trim().to_owned()).collect());
+            rest = r[end + 1..].trim_start();
+        } else {
+            let end = rest.find(',').unwrap_or(rest.len());
+            groups.push(vec![rest[..end].trim().to_owned()]);
+            rest = &rest[end..];
+        }
+        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+    }
+    Some(groups)
+}
+
+/// csh-style brace expansion: `a{b,c}d` → `abd`, `acd`; nested braces work,
+/// `\{` is literal.
+pub fn expand_braces(pattern: &str) -> Vec<String> {
+    let b = pattern.as_bytes();
+    let mut depth = 0;
+    let mut open = None;
+    let mut commas = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'{' => {
+                if depth == 0 {
+                    open = Some(i);
+                    commas.clear();
+                }
+                depth += 1;
+            }
+            b',' if depth == 1 => commas.push(i),
+            b'}' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    if let Some(o) = open {
+                        let prefix = &pattern[..o];
+                        let suffix = &pattern[i + 1..];
+                        let mut bounds = vec![o];
+                        bounds.extend(&commas);
+                        bounds.push(i);
+                        let mut out = Vec::new();
+                        for w in bounds.windows(2) {
+                            let alt = &pattern[w[0] + 1..w[1]];
+                            for tail in expand_braces(suffix) {
+                                for mid in expand_braces(alt) {
+                                    out.push(format!("{prefix}{mid}{tail}"));
+                                }
+                            }
+                        }
+                        return out;
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    vec![pattern.to_owned()]
+}
+
+/// keepalived's decomment: drop leading blanks, cut the comment (`#` or `!`
+/// outside double quotes), turn `\#`/`\!` into the literal characters, drop
+/// trailing blanks; a trailing `\` (continuation) is kept.
+fn decomment(s: &mut MappedStr, diags: &mut Diagnostics, file: &Arc<str>, line: u32) {
+    s.trim_start();
+    let mut quote = false;
+    let mut cut = None;
+    let mut i = 0;
+    let mut cont = false;
+    while i < s.text.len() {
+        match s.text.as_bytes()[i] {
+            b'"' => quote = !quote,
+            b'\\' => {
+                if i + 1 < s.text.len() {
+                    let next = s.text.as_bytes()[i + 1];
+                    if !quote && (next == b'#' || next == b'!') {
+                        s.remove(i);
+                    } else {
+                        i += 1;
+                    }
+                } else {
+                    cont = true;
+                    s.truncate(i);
+                    break;
+                }
+            }
+            b'#' | b'!' if !quote => {
+                cut = Some(i);
+                break;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if quote && cut.is_none() {
+        let loc = Location::new(file.clone(), line, s.col_at(0));
+        diags.error(&loc, "\"", format!("unterminated quote in '{}'", s.text));
+    }
+    if let Some(c) = cut {
+        s.truncate(c);
+        cont = false;
+    }
+    s.trim_end();
+    if cont {
+        let col = s.col_at(usize::MAX) + 1;
+        s.push_str(&MappedStr::uniform("\\", col));
+    }
+}
+
+/// Read a configuration file (and its includes) into logical lines.
+pub fn preprocess_file(path: &Path, opts: PreprocessOptions, diags: &mut Diagnostics) -> Vec<Line> {
+    let mut pp = Preprocessor::new(opts, diags);
+    let name: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let file = Preprocessor::file_from_bytes(name, path, &bytes);
+            pp.stack.push(IncludeFrame {
+                pending: VecDeque::new(),
+                current: Some(file),
+            });
+        }
+        Err(e) => {
+            pp.diags.push(
+                Severity::Fatal,
+                Some(Location::new(name, 0, 0)),
+                None,
+                format!("cannot read configuration file: {e}"),
+            );
+            return Vec::new();
+        }
+    }
+    collect(pp)
+}
+
+/// Preprocess text held in memory, as if it were the file `name` in `dir`.
+pub fn preprocess_str(
+    name: &str,
+    dir: &Path,
+    text: &str,
+    opts: PreprocessOptions,
+    diags: &mut Diagnostics,
+) -> Vec<Line> {
+    let mut pp = Preprocessor::new(opts, diags);
+    let path = dir.join(name);
+    let file = Preprocessor::file_from_bytes(Arc::from(name), &path, text.as_bytes());
+    pp.stack.push(IncludeFrame {
+        pending: VecDeque::new(),
+        current: Some(file),
+    });
+    collect(pp)
+}
+
+fn collect(mut pp: Preprocessor<'_>) -> Vec<Line> {
+    let mut out = Vec::new();
+    while let Some(line) = pp.next_line() {
+        out.push(line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        let mut d = Diagnostics::new();
+        let opts = PreprocessOptions {
+            config_id: "lb1".into(),
+            allow_includes: false,
+            random_seed: Some(1),
+        };
+        preprocess_str("t.conf", Path::new("."), text, opts, &mut d)
+            .into_iter()
+            .map(|l| l.text.text)
+            .collect()
+    }
+
+    #[test]
+    fn comments_and_quotes() {
+        assert_eq!(
+            lines("a b # c\n! x\nd \"e # f\" ! g\n"),
+            vec!["a b", "d \"e # f\""]
+        );
+        assert_eq!(lines("a \\# b\n"), vec!["a # b"]);
+        assert_eq!(lines("a!b\n"), vec!["a"]);
+    }
+
+    #[test]
+    fn braces_split() {
+        assert_eq!(lines("vrrp_instance VI {\n"), vec!["vrrp_instance VI", "{"]);
+        assert_eq!(
+            lines("real_server 1.1.1.1 80{\n}}\n"),
+            vec!["real_server 1.1.1.1 80", "{", "}", "}"]
+        );
+        assert_eq!(
+            lines("track_script{ chk }\n"),
+            vec!["track_script", "{", "chk", "}"]
+        );
+        assert_eq!(lines("script \"a { b\" {\n"), vec!["script \"a { b\"", "{"]);
+    }
+
+    #[test]
+    fn crlf_tabs_no_final_newline() {
+        assert_eq!(lines("a\tb\r\n\tc {\r\n}"), vec!["a\tb", "c", "{", "}"]);
+    }
+
+    #[test]
+    fn conditionals() {
+        assert_eq!(
+            lines("@lb1 priority 150\n@lb2 priority 100\n@^lb1 x 1\n@^lb2 y 2\n"),
+            vec!["priority 150", "y 2"]
+        );
+    }
+
+    #[test]
+    fn definitions() {
+        assert_eq!(
+            lines("$IF=eth0\ninterface $IF\ninterface ${IF}\n"),
+            vec!["interface eth0", "interface eth0"]
+        );
+        assert_eq!(lines("$A=1\n$B=$A 2\nx $B\n"), vec!["x 1 2"]);
+        assert_eq!(lines("x $UNDEF\n"), vec!["x $UNDEF"]);
+        // As in keepalived, substituted text is decommented again: outside quotes
+        // ${_HASH} starts a comment, inside quotes it is a literal '#'.
+        assert_eq!(lines("x \"${_HASH}\" ${_BANG}\n"), vec!["x \"#\""]);
+        assert_eq!(lines("x ${_HASH} y\n"), vec!["x"]);
+    }
+
+    #[test]
+    fn multiline_definition() {
+        let out = lines("$BLK=a 1 \\\n b 2 \\\n c 3\n$BLK\nz\n");
+        assert_eq!(out, vec!["a 1", "b 2", "c 3", "z"]);
+    }
+
+    #[test]
+    fn seq_and_lst() {
+        assert_eq!(
+            lines("~SEQ(i, 1, 3) vip 10.0.0.$i\n"),
+            vec!["vip 10.0.0.1", "vip 10.0.0.2", "vip 10.0.0.3"]
+        );
+        assert_eq!(lines("~SEQx(i, 9, 11) v $i\n"), vec!["v 9", "v a", "v b"]);
+        assert_eq!(lines("~SEQ(i, 3) x $i\n"), vec!["x 1", "x 2", "x 3"]);
+        assert_eq!(lines("~SEQ(i, 5, -2, 1) x $i\n"), vec!["x 5", "x 3", "x 1"]);
+        assert_eq!(lines("~LST(n, a, b) x $n\n"), vec!["x a", "x b"]);
+        assert_eq!(
+            lines("~LST({n, m}, {a, 1}, {b, 2}) x $n $m\n"),
+            vec!["x a 1", "x b 2"]
+        );
+        assert_eq!(
+            lines("~SEQ(i, 1, 2) ~SEQ(j, 1, 2) ${i}.${j}\n"),
+            vec!["1.1", "1.2", "2.1", "2.2"]
+        );
+    }
+
+    #[test]
+    fn continuation() {
+        assert_eq!(lines("a \\\n  b\nc\n"), vec!["a b", "c"]);
+    }
+
+    #[test]
+    fn columns_survive() {
+        let mut d = Diagnostics::new();
+        let opts = PreprocessOptions {
+            config_id: "x".into(),
+            allow_includes: false,
+            random_seed: Some(1),
+        };
+        let l = preprocess_str("t", Path::new("."), "  \tpriority   200\n", opts, &mut d);
+        assert_eq!(l[0].text.col_at(0), 4);
+        assert_eq!(l[0].text.col_at(l[0].text.text.find("200").unwrap()), 15);
+    }
+
+    #[test]
+    fn braces_expand() {
+        assert_eq!(expand_braces("a{b,c}d"), vec!["abd", "acd"]);
+        assert_eq!(expand_braces("x{1,{2,3}}"), vec!["x1", "x2", "x3"]);
+        assert_eq!(expand_braces("plain"), vec!["plain"]);
+    }
+
+    #[test]
+    fn random_in_range() {
+        let out = lines("x ${_RANDOM 5 7}\n");
+        let v: u32 = out[0][2..].parse().unwrap();
+        assert!((5..=7).contains(&v));
+    }
+
+    #[test]
+    fn includes_relative_nested_and_globbed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("sub/inner")).unwrap();
+        std::fs::write(d.join("main.conf"), "top\ninclude sub/*.conf\nend\n").unwrap();
+        std::fs::write(d.join("sub/a.conf"), "a\ninclude inner/{x,y}.conf\n").unwrap();
+        std::fs::write(d.join("sub/b.conf"), "b\n").unwrap();
+        std::fs::write(d.join("sub/inner/x.conf"), "x").unwrap();
+        std::fs::write(d.join("sub/inner/y.conf"), "y\n").unwrap();
+        let mut diags = Diagnostics::new();
+        let opts = PreprocessOptions {
+            config_id: "x".into(),
+            allow_includes: true,
+            random_seed: Some(1),
+        };
+        let out: Vec<_> = preprocess_file(&d.join("main.conf"), opts, &mut diags)
+            .into_iter()
+            .map(|l| {
+                (
+                    l.text.text,
+                    l.file.rsplit('/').next().unwrap().to_owned(),
+                    l.line,
+                )
+            })
+            .collect();
+        let texts: Vec<_> = out.iter().map(|o| o.0.as_str()).collect();
+        assert_eq!(texts, vec!["top", "a", "x", "y", "b", "end"]);
+        assert_eq!(out[2].1, "x.conf");
+        assert_eq!(out[5].2, 3);
+        assert!(diags.items.is_empty(), "{:?}", diags.items);
+    }
+}
