@@ -14,6 +14,7 @@
 
 pub mod global;
 pub mod lvs;
+pub mod scripts;
 pub mod vrrp;
 
 use super::ast::Node;
