@@ -1,1 +1,126 @@
-fn main() {}
+//! keepalived-rs: the command-line entry point.
+
+use clap::Parser;
+use keepalived_rs::cli::{signum, Cli, DumpFormat};
+use keepalived_rs::config::{self, diag::Severity, LoadOptions};
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.version {
+        println!("keepalived-rs {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    init_logging(&cli);
+    for flag in cli.unimplemented_flags() {
+        tracing::warn!(flag, "option accepted for compatibility but not implemented; ignored");
+    }
+    if let Some(func) = &cli.signum {
+        return match signum(func) {
+            Some(n) => {
+                println!("{n}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("Unknown sigfunc {func}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if cli.keywords {
+        for k in config::build::all_keywords() {
+            let ctx = if k.context.is_empty() { "(top)" } else { &k.context };
+            println!("{ctx}\t{}\t{:?}\t{:?}", k.name, k.kind, k.support);
+        }
+        return ExitCode::SUCCESS;
+    }
+
+    let mut opts = LoadOptions::default();
+    if let Some(id) = &cli.config_id {
+        opts.preprocess.config_id = id.clone();
+    }
+    let loaded = config::load_file(&cli.use_file, &opts);
+
+    if let Some(target) = &cli.config_test {
+        return config_test(&loaded, target);
+    }
+    if let Some(format) = cli.dump_config {
+        print_diagnostics(&loaded.diags, &mut std::io::stderr());
+        let out = match format {
+            DumpFormat::Json => config::to_json(&loaded.config).map_err(|e| e.to_string()),
+            DumpFormat::Toml => config::to_toml(&loaded.config).map_err(|e| e.to_string()),
+        };
+        return match out {
+            Ok(text) => {
+                println!("{text}");
+                if loaded.diags.worst() == Some(Severity::Fatal) {
+                    ExitCode::from(3)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            Err(e) => {
+                eprintln!("keepalived-rs: cannot serialise the configuration: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+
+    print_diagnostics(&loaded.diags, &mut std::io::stderr());
+    if cli.dump_conf {
+        match config::to_json(&loaded.config) {
+            Ok(text) => eprintln!("{text}"),
+            Err(e) => eprintln!("keepalived-rs: cannot serialise the configuration: {e}"),
+        }
+    }
+    if loaded.diags.worst() == Some(Severity::Fatal) {
+        eprintln!("keepalived-rs: the configuration cannot run");
+        return ExitCode::from(3);
+    }
+    eprintln!(
+        "keepalived-rs: the VRRP, checker and IPVS engines are not implemented yet; \
+         this build checks configurations (-t) and dumps them (--dump-config)"
+    );
+    ExitCode::from(1)
+}
+
+/// `-t[=FILE]`: diagnostics to stderr or FILE, exit with keepalived's codes.
+fn config_test(loaded: &config::Loaded, target: &str) -> ExitCode {
+    let verdict = loaded.diags.verdict();
+    if target.is_empty() {
+        print_diagnostics(&loaded.diags, &mut std::io::stderr());
+    } else {
+        match std::fs::File::create(target) {
+            Ok(mut f) => print_diagnostics(&loaded.diags, &mut f),
+            Err(e) => {
+                eprintln!("keepalived-rs: cannot write {target}: {e}");
+                print_diagnostics(&loaded.diags, &mut std::io::stderr());
+            }
+        }
+    }
+    ExitCode::from(verdict.exit_code() as u8)
+}
+
+fn print_diagnostics(diags: &config::diag::Diagnostics, out: &mut dyn Write) {
+    for d in &diags.items {
+        let _ = writeln!(out, "{d}");
+    }
+    if diags.script_security_violation {
+        let _ = writeln!(
+            out,
+            "SECURITY VIOLATION - scripts are configured but enable_script_security is not set"
+        );
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let default = if cli.log_detail { "debug" } else { "info" };
+    let filter = EnvFilter::try_from_env("KEEPALIVED_RS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
