@@ -252,7 +252,18 @@ mod tests {
 
     #[test]
     fn keepalived_flags_parse() {
-        let c = parse(&["-n", "-l", "-D", "-P", "-f", "/tmp/k.conf", "-p", "/run/x.pid", "-i", "lb1"]);
+        let c = parse(&[
+            "-n",
+            "-l",
+            "-D",
+            "-P",
+            "-f",
+            "/tmp/k.conf",
+            "-p",
+            "/run/x.pid",
+            "-i",
+            "lb1",
+        ]);
         assert!(c.dont_fork && c.log_console && c.log_detail && c.vrrp);
         assert_eq!(c.use_file, PathBuf::from("/tmp/k.conf"));
         assert_eq!(c.config_id.as_deref(), Some("lb1"));
@@ -262,22 +273,41 @@ mod tests {
     #[test]
     fn config_test_optional_value() {
         assert_eq!(parse(&["-t"]).config_test.as_deref(), Some(""));
-        assert_eq!(parse(&["--config-test=/tmp/log"]).config_test.as_deref(), Some("/tmp/log"));
+        assert_eq!(
+            parse(&["--config-test=/tmp/log"]).config_test.as_deref(),
+            Some("/tmp/log")
+        );
         assert_eq!(parse(&[]).config_test, None);
         assert_eq!(parse(&[]).use_file, PathBuf::from(DEFAULT_CONFIG));
     }
 
     #[test]
     fn long_forms_and_unimplemented() {
-        let c = parse(&["--use-file=/a", "--dont-fork", "--log-facility=local3", "--snmp", "--namespace", "ns1"]);
+        let c = parse(&[
+            "--use-file=/a",
+            "--dont-fork",
+            "--log-facility=local3",
+            "--snmp",
+            "--namespace",
+            "ns1",
+        ]);
         assert_eq!(c.use_file, PathBuf::from("/a"));
-        assert_eq!(c.unimplemented_flags(), vec!["-S/--log-facility", "-x/--snmp", "-s/--namespace"]);
+        assert_eq!(
+            c.unimplemented_flags(),
+            vec!["-S/--log-facility", "-x/--snmp", "-s/--namespace"]
+        );
     }
 
     #[test]
     fn dump_config_formats() {
-        assert_eq!(parse(&["--dump-config=json"]).dump_config, Some(DumpFormat::Json));
-        assert_eq!(parse(&["--dump-config", "toml"]).dump_config, Some(DumpFormat::Toml));
+        assert_eq!(
+            parse(&["--dump-config=json"]).dump_config,
+            Some(DumpFormat::Json)
+        );
+        assert_eq!(
+            parse(&["--dump-config", "toml"]).dump_config,
+            Some(DumpFormat::Toml)
+        );
         assert!(Cli::try_parse_from(["k", "--dump-config=yaml"]).is_err());
     }
 

@@ -14,7 +14,10 @@ fn main() -> ExitCode {
     }
     init_logging(&cli);
     for flag in cli.unimplemented_flags() {
-        tracing::warn!(flag, "option accepted for compatibility but not implemented; ignored");
+        tracing::warn!(
+            flag,
+            "option accepted for compatibility but not implemented; ignored"
+        );
     }
     if let Some(func) = &cli.signum {
         return match signum(func) {
@@ -30,7 +33,11 @@ fn main() -> ExitCode {
     }
     if cli.keywords {
         for k in config::build::all_keywords() {
-            let ctx = if k.context.is_empty() { "(top)" } else { &k.context };
+            let ctx = if k.context.is_empty() {
+                "(top)"
+            } else {
+                &k.context
+            };
             println!("{ctx}\t{}\t{:?}\t{:?}", k.name, k.kind, k.support);
         }
         return ExitCode::SUCCESS;
@@ -117,7 +124,8 @@ fn print_diagnostics(diags: &config::diag::Diagnostics, out: &mut dyn Write) {
 fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
     let default = if cli.log_detail { "debug" } else { "info" };
-    let filter = EnvFilter::try_from_env("KEEPALIVED_RS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let filter =
+        EnvFilter::try_from_env("KEEPALIVED_RS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -5,7 +5,10 @@ mod common;
 use std::process::Command;
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(common::our_binary()).args(args).output().expect("run keepalived-rs");
+    let out = Command::new(common::our_binary())
+        .args(args)
+        .output()
+        .expect("run keepalived-rs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -33,7 +36,10 @@ fn config_test_errors_are_four_and_named() {
     let (_d, p) = conf("global_defs {\n router_id lb1\n no_such_keyword 1\n}\n");
     let (code, _, err) = run(&["-t", "-f", &p]);
     assert_eq!(code, 4, "{err}");
-    assert!(err.contains("k.conf:3:2") && err.contains("no_such_keyword"), "{err}");
+    assert!(
+        err.contains("k.conf:3:2") && err.contains("no_such_keyword"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -75,5 +81,8 @@ fn signum_version_and_unimplemented_flags() {
     let (_d, p) = conf("global_defs {\n}\n");
     let (code, _, err) = run(&["-t", "-f", &p, "--snmp", "-S", "local3"]);
     assert_eq!(code, 0);
-    assert!(err.contains("not implemented") && err.contains("--snmp"), "{err}");
+    assert!(
+        err.contains("not implemented") && err.contains("--snmp"),
+        "{err}"
+    );
 }

@@ -46,16 +46,24 @@ fn our_class(code: i32) -> Option<Class> {
 
 /// Line numbers keepalived names: "(file: Line N)" or "(Line N)".
 fn named_lines(stderr: &str, file: &Path) -> BTreeSet<u32> {
-    let base = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let base = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     let mut lines = BTreeSet::new();
     for l in stderr.lines() {
-        let Some(start) = l.find("Line ") else { continue };
+        let Some(start) = l.find("Line ") else {
+            continue;
+        };
         let head = &l[..start];
         // Only lines that name this file (or no file at all).
         if head.contains(':') && !head.contains(base) {
             continue;
         }
-        let digits: String = l[start + 5..].chars().take_while(|c| c.is_ascii_digit()).collect();
+        let digits: String = l[start + 5..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
         if let Ok(n) = digits.parse() {
             lines.insert(n);
         }
@@ -100,7 +108,11 @@ fn verdicts_match_keepalived() {
             .expect("run keepalived-rs -t");
         let our_code = ours.status.code();
         let our_text = String::from_utf8_lossy(&ours.stderr).into_owned();
-        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
         let Some(our_class) = our_code.and_then(our_class) else {
             panic!("{name}: keepalived-rs -t crashed or returned an unknown code {our_code:?}:\n{our_text}");
         };

@@ -19,14 +19,29 @@ fn every_corpus_file_round_trips_through_toml() {
     let mut json_checked = 0;
     for file in &files {
         let loaded = config::load_file(file, &opts());
-        let toml_text = config::to_toml(&loaded.config)
-            .unwrap_or_else(|e| panic!("{}: model does not serialise to TOML: {e}", file.display()));
-        let back: config::model::Config = toml::from_str(&toml_text)
-            .unwrap_or_else(|e| panic!("{}: TOML does not load back: {e}\n{toml_text}", file.display()));
-        assert_eq!(back, loaded.config, "{}: TOML round trip changed the model", file.display());
+        let toml_text = config::to_toml(&loaded.config).unwrap_or_else(|e| {
+            panic!("{}: model does not serialise to TOML: {e}", file.display())
+        });
+        let back: config::model::Config = toml::from_str(&toml_text).unwrap_or_else(|e| {
+            panic!(
+                "{}: TOML does not load back: {e}\n{toml_text}",
+                file.display()
+            )
+        });
+        assert_eq!(
+            back,
+            loaded.config,
+            "{}: TOML round trip changed the model",
+            file.display()
+        );
         let json = config::to_json(&loaded.config).expect("json");
         let back: config::model::Config = serde_json::from_str(&json).expect("json loads");
-        assert_eq!(back, loaded.config, "{}: JSON round trip changed the model", file.display());
+        assert_eq!(
+            back,
+            loaded.config,
+            "{}: JSON round trip changed the model",
+            file.display()
+        );
         json_checked += 1;
     }
     assert_eq!(json_checked, files.len());
@@ -38,7 +53,11 @@ fn toml_file_loads_into_the_same_model() {
     let from_conf = config::load_file(&file, &opts());
     let dir = tempfile::tempdir().expect("tempdir");
     let toml_path = dir.path().join("site.toml");
-    std::fs::write(&toml_path, config::to_toml(&from_conf.config).expect("toml")).expect("write");
+    std::fs::write(
+        &toml_path,
+        config::to_toml(&from_conf.config).expect("toml"),
+    )
+    .expect("write");
     let from_toml = config::load_file(&toml_path, &opts());
     assert_eq!(from_toml.config, from_conf.config);
     assert!(

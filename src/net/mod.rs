@@ -1,2 +1,3 @@
 //! Network edges: addresses, links, gratuitous ARP and unsolicited NA.
 pub mod garp;
+pub mod netlink;

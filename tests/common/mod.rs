@@ -24,7 +24,11 @@ pub fn corpus_files() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "conf") && p.is_file())
         .collect();
     files.sort();
-    assert!(files.len() >= 50, "corpus looks truncated: {} files", files.len());
+    assert!(
+        files.len() >= 50,
+        "corpus looks truncated: {} files",
+        files.len()
+    );
     files
 }
 

@@ -1,0 +1,186 @@
+//! A network lab for integration tests: named network namespaces joined by a
+//! Linux bridge, built with iproute2 and torn down on drop, even when the test
+//! fails.  Names are unique per process and lab, so tests can run in parallel
+//! and a crashed run never collides with the next.
+//!
+//! These tests need root (CI runs as root).  Without it they fail loudly.
+#![allow(dead_code)]
+
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static NEXT_LAB: AtomicU32 = AtomicU32::new(0);
+
+pub fn require_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test builds network namespaces and must run as root (CI does); refusing to pass silently"
+    );
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    out
+}
+
+fn must(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A host in the lab: a namespace with one `eth0` on the lab's bridge.
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub ns: String,
+    pub ipv4: String,
+    pub mac: String,
+}
+
+impl Host {
+    /// A command run inside this host's namespace.
+    pub fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns, program]);
+        c
+    }
+
+    pub fn sh(&self, script: &str) -> String {
+        must(self.cmd("sh").args(["-c", script]))
+    }
+
+    pub fn try_sh(&self, script: &str) -> Output {
+        run(self.cmd("sh").args(["-c", script]))
+    }
+
+    /// The addresses on eth0 (`ip -o addr` lines).
+    pub fn addresses(&self) -> String {
+        self.sh("ip -o addr show dev eth0")
+    }
+
+    pub fn has_address(&self, addr: &str) -> bool {
+        self.addresses().contains(&format!(" {addr}/"))
+    }
+}
+
+/// A bridge (in its own namespace) and hosts attached to it.
+pub struct Lab {
+    pub id: String,
+    switch_ns: String,
+    pub hosts: Vec<Host>,
+}
+
+impl Lab {
+    /// Build a lab with hosts named after `names`, addressed 10.77.N.x/24 where
+    /// x = 11, 12, ... in order.
+    pub fn new(names: &[&str]) -> Lab {
+        require_root();
+        let n = NEXT_LAB.fetch_add(1, Ordering::SeqCst);
+        let id = format!("kr{}x{}", std::process::id(), n);
+        let subnet = 10 + (std::process::id() + n) % 200;
+        let switch_ns = format!("{id}sw");
+        let mut lab = Lab {
+            id: id.clone(),
+            switch_ns: switch_ns.clone(),
+            hosts: Vec::new(),
+        };
+        must(Command::new("ip").args(["netns", "add", &switch_ns]));
+        lab.in_switch("ip link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0 && ip link set br0 up");
+        for (i, name) in names.iter().enumerate() {
+            let ns = format!("{id}{name}");
+            let mac = format!("02:77:{:02x}:00:00:{:02x}", subnet, 11 + i);
+            let ipv4 = format!("10.77.{subnet}.{}", 11 + i);
+            must(Command::new("ip").args(["netns", "add", &ns]));
+            let host_if = format!("{id}{i}");
+            must(Command::new("ip").args([
+                "link",
+                "add",
+                &host_if,
+                "netns",
+                &ns,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &format!("p{i}"),
+                "netns",
+                &switch_ns,
+            ]));
+            lab.in_switch(&format!(
+                "ip link set p{i} master br0 && ip link set p{i} up"
+            ));
+            let host = Host {
+                ns: ns.clone(),
+                ipv4: ipv4.clone(),
+                mac: mac.clone(),
+            };
+            host.sh(&format!(
+                "ip link set {host_if} name eth0 && ip link set eth0 address {mac} && \
+                 sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+                 net.ipv6.conf.eth0.accept_dad=0 net.ipv4.conf.all.rp_filter=0 \
+                 net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.all.arp_accept=1 net.ipv4.conf.eth0.arp_accept=1 && \
+                 ip addr add {ipv4}/24 dev eth0 && ip link set eth0 up && ip link set lo up"
+            ));
+            lab.hosts.push(host);
+        }
+        lab
+    }
+
+    fn in_switch(&self, script: &str) {
+        must(Command::new("ip").args(["netns", "exec", &self.switch_ns, "sh", "-c", script]));
+    }
+
+    pub fn host(&self, name: &str) -> &Host {
+        let ns = format!("{}{}", self.id, name);
+        self.hosts
+            .iter()
+            .find(|h| h.ns == ns)
+            .unwrap_or_else(|| panic!("no host {name} in lab"))
+    }
+
+    /// The lab's /24 with a last octet, e.g. `lab.addr(100)` for a VIP.
+    pub fn addr(&self, last: u8) -> String {
+        let first = &self.hosts[0].ipv4;
+        let prefix = first.rsplitn(2, '.').nth(1).unwrap_or("10.77.0");
+        format!("{prefix}.{last}")
+    }
+
+    /// Take a host's link down (a dead box, from the network's point of view).
+    pub fn link_down(&self, name: &str) {
+        self.host(name).sh("ip link set eth0 down");
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for h in &self.hosts {
+            // Kill anything still running in the namespace, then delete it.
+            let _ = run(Command::new("sh").args([
+                "-c",
+                &format!("ip netns pids {} 2>/dev/null | xargs -r kill -9", h.ns),
+            ]));
+            let _ = run(Command::new("ip").args(["netns", "del", &h.ns]));
+        }
+        let _ = run(Command::new("ip").args(["netns", "del", &self.switch_ns]));
+    }
+}
+
+/// Poll `cond` every 10 ms until it holds or `limit` passes.
+pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    cond()
+}
