@@ -149,7 +149,7 @@ impl Lab {
     /// The lab's /24 with a last octet, e.g. `lab.addr(100)` for a VIP.
     pub fn addr(&self, last: u8) -> String {
         let first = &self.hosts[0].ipv4;
-        let prefix = first.rsplitn(2, '.').nth(1).unwrap_or("10.77.0");
+        let prefix = first.rsplit_once('.').map_or("10.77.0", |x| x.0);
         format!("{prefix}.{last}")
     }
 
