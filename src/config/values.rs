@@ -183,12 +183,15 @@ impl<'de> Deserialize<'de> for IpPrefix {
 
 /// Parsers that report problems against a node's argument.
 impl Cx<'_> {
-    /// The argument `i`, or an error "missing parameter" (keepalived's wording).
+    /// The argument `i`, or "missing parameter". keepalived 2.2.7 stops at once
+    /// when most keywords lack their value (its "missing a parameter" check, exit
+    /// code 2), so this is fatal; blocks where keepalived is lenient check
+    /// `node.arg_str` themselves.
     pub fn need<'n>(&mut self, node: &'n Node, i: usize) -> Option<&'n str> {
         match node.arg_str(i) {
             Some(s) => Some(s),
             None => {
-                self.error(
+                self.fatal(
                     node,
                     i,
                     format!("missing parameter after keyword '{}'", node.name()),

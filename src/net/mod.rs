@@ -1,3 +1,4 @@
 //! Network edges: addresses, links, gratuitous ARP and unsolicited NA.
 pub mod garp;
 pub mod netlink;
+pub mod sockets;

@@ -1,0 +1,318 @@
+//! Sockets at the edge: raw IP sockets for VRRP (protocol 112) and a packet
+//! socket for gratuitous ARP / unsolicited NA frames.
+//!
+//! One VRRP socket serves every instance on an interface and address family
+//! (the kernel copies each packet to every raw socket, so one socket per
+//! instance would cost N² copies at 100 instances); the engine demultiplexes
+//! by VRID.  Receive and send use separate sockets: the send socket is bound
+//! to the source address (the kernel then uses it as the source), which would
+//! filter multicast on a receive socket.
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::AsRawFd;
+use tokio::io::unix::AsyncFd;
+
+pub const IPPROTO_VRRP: i32 = 112;
+pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+/// IP precedence "internetwork control", as keepalived sends adverts.
+const TOS_INTERNETCONTROL: u32 = 0xc0;
+
+/// A VRRP packet as received, with the IP facts validation needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// The VRRP message (IP header removed; may carry Ethernet padding).
+    pub payload: Vec<u8>,
+}
+
+impl Received {
+    pub fn multicast(&self) -> bool {
+        self.dst.is_multicast()
+    }
+}
+
+/// Where adverts of one interface and family go and come from.
+pub struct VrrpSocket {
+    rx: AsyncFd<Socket>,
+    tx: Socket,
+    v6: bool,
+}
+
+fn raw_socket(v6: bool, ifname: &str) -> io::Result<Socket> {
+    let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+    let s = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
+    s.bind_device(Some(ifname.as_bytes()))?;
+    s.set_nonblocking(true)?;
+    Ok(s)
+}
+
+impl VrrpSocket {
+    /// IPv4: receive on `ifname` (joined to `groups`), send from `src`.
+    pub fn open_v4(
+        ifname: &str,
+        ifindex: u32,
+        groups: &[Ipv4Addr],
+        src: Ipv4Addr,
+        unicast_ttl: u32,
+    ) -> io::Result<Self> {
+        let rx = raw_socket(false, ifname)?;
+        for g in groups {
+            rx.join_multicast_v4_n(g, &socket2::InterfaceIndexOrAddress::Index(ifindex))?;
+        }
+        // Only groups we joined, not every group any socket joined.
+        rx.set_multicast_all_v4(false)?;
+        let tx = raw_socket(false, ifname)?;
+        tx.bind(&SockAddr::from(SocketAddrV4::new(src, 0)))?;
+        tx.set_multicast_ttl_v4(255)?;
+        tx.set_ttl_v4(unicast_ttl)?;
+        tx.set_tos_v4(TOS_INTERNETCONTROL)?;
+        tx.set_multicast_loop_v4(false)?;
+        tx.set_multicast_if_v4(&src)?;
+        Ok(VrrpSocket {
+            rx: register(rx)?,
+            tx,
+            v6: false,
+        })
+    }
+
+    /// IPv6: receive on `ifname` (joined to `groups`), send from `src`
+    /// (a link-local address for multicast adverts, RFC 5798 §5.1.2.1).
+    pub fn open_v6(
+        ifname: &str,
+        ifindex: u32,
+        groups: &[Ipv6Addr],
+        src: Ipv6Addr,
+        unicast_hops: u32,
+    ) -> io::Result<Self> {
+        let rx = raw_socket(true, ifname)?;
+        for g in groups {
+            rx.join_multicast_v6(g, ifindex)?;
+        }
+        rx.set_multicast_all_v6(false)?;
+        rx.set_recv_hoplimit_v6(true)?;
+        nix::sys::socket::setsockopt(&rx, nix::sys::socket::sockopt::Ipv6RecvPacketInfo, &true)
+            .map_err(io::Error::from)?;
+        let tx = raw_socket(true, ifname)?;
+        let scope = if is_link_local_v6(&src) { ifindex } else { 0 };
+        tx.bind(&SockAddr::from(SocketAddrV6::new(src, 0, 0, scope)))?;
+        tx.set_multicast_hops_v6(255)?;
+        tx.set_unicast_hops_v6(unicast_hops)?;
+        tx.set_multicast_loop_v6(false)?;
+        tx.set_multicast_if_v6(ifindex)?;
+        Ok(VrrpSocket {
+            rx: register(rx)?,
+            tx,
+            v6: true,
+        })
+    }
+
+    /// Send one VRRP message (the kernel adds the IP header).
+    pub fn send_to(&self, payload: &[u8], dst: IpAddr, ifindex: u32) -> io::Result<()> {
+        let addr = match dst {
+            IpAddr::V4(a) => SockAddr::from(SocketAddrV4::new(a, 0)),
+            IpAddr::V6(a) => {
+                let scope = if a.is_multicast() || is_link_local_v6(&a) {
+                    ifindex
+                } else {
+                    0
+                };
+                SockAddr::from(SocketAddrV6::new(a, 0, 0, scope))
+            }
+        };
+        let n = self.tx.send_to(payload, &addr)?;
+        if n != payload.len() {
+            return Err(io::Error::other("short send"));
+        }
+        Ok(())
+    }
+
+    /// Wait for and read the next packet.
+    pub async fn recv(&self) -> io::Result<Received> {
+        loop {
+            let mut guard = self.rx.readable().await?;
+            let res = if self.v6 {
+                recv_v6(self.rx.get_ref())
+            } else {
+                recv_v4(self.rx.get_ref())
+            };
+            match res {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    guard.clear_ready();
+                    continue;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Read one packet if one is waiting (for draining without awaiting).
+    pub fn try_recv(&self) -> io::Result<Received> {
+        if self.v6 {
+            recv_v6(self.rx.get_ref())
+        } else {
+            recv_v4(self.rx.get_ref())
+        }
+    }
+}
+
+/// Register a socket with the tokio reactor (must run inside a runtime).
+fn register(sock: Socket) -> io::Result<AsyncFd<Socket>> {
+    #[allow(unsafe_code)]
+    // SAFETY: `Socket` owns its file descriptor, keeps it open until dropped and
+    // always returns the same one from as_raw_fd(); the AsyncFd owns the Socket.
+    let fd = unsafe { AsyncFd::register(sock) };
+    fd.map_err(|e| io::Error::from(e))
+}
+
+fn is_link_local_v6(a: &Ipv6Addr) -> bool {
+    (a.segments()[0] & 0xffc0) == 0xfe80
+}
+
+fn recv_v4(sock: &Socket) -> io::Result<Received> {
+    let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
+    let (n, _from) = sock.recv_from(&mut buf)?;
+    // SAFETY-free copy: recv_from initialised the first n bytes.
+    let bytes: Vec<u8> = buf[..n]
+        .iter()
+        .map(|b| {
+            // socket2's API hands out MaybeUninit; the first n are initialised.
+            #[allow(unsafe_code)]
+            // SAFETY: recv_from wrote n bytes into the start of buf.
+            unsafe {
+                b.assume_init()
+            }
+        })
+        .collect();
+    parse_ipv4(&bytes).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "short IPv4 packet"))
+}
+
+/// Split a raw IPv4 packet into header facts and payload. Malformed headers
+/// return None (the packet is dropped and counted by the caller).
+pub fn parse_ipv4(bytes: &[u8]) -> Option<Received> {
+    let first = *bytes.first()?;
+    if first >> 4 != 4 {
+        return None;
+    }
+    let ihl = usize::from(first & 0x0f) * 4;
+    if ihl < 20 || bytes.len() < ihl {
+        return None;
+    }
+    let total = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
+    let end = total.clamp(ihl, bytes.len());
+    let ttl = bytes[8];
+    let src = Ipv4Addr::new(bytes[12], bytes[13], bytes[14], bytes[15]);
+    let dst = Ipv4Addr::new(bytes[16], bytes[17], bytes[18], bytes[19]);
+    Some(Received {
+        src: IpAddr::V4(src),
+        dst: IpAddr::V4(dst),
+        ttl,
+        payload: bytes[ihl..end].to_vec(),
+    })
+}
+
+fn recv_v6(sock: &Socket) -> io::Result<Received> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrIn6};
+    let mut buf = vec![0u8; 2048];
+    let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
+    let mut iov = [io::IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<SockaddrIn6>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+        .map_err(io::Error::from)?;
+    let n = msg.bytes;
+    let src = msg
+        .address
+        .map(|a| IpAddr::V6(a.ip()))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no source address"))?;
+    let mut ttl = 0u8;
+    let mut dst = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        match c {
+            ControlMessageOwned::Ipv6HopLimit(h) => ttl = u8::try_from(h).unwrap_or(0),
+            ControlMessageOwned::Ipv6PacketInfo(pi) => {
+                dst = IpAddr::V6(Ipv6Addr::from(pi.ipi6_addr.s6_addr));
+            }
+            _ => {}
+        }
+    }
+    buf.truncate(n);
+    Ok(Received {
+        src,
+        dst,
+        ttl,
+        payload: buf,
+    })
+}
+
+/// A packet socket for sending whole Ethernet frames (gratuitous ARP,
+/// unsolicited neighbour advertisements) out of one interface.
+pub struct FrameSocket {
+    sock: Socket,
+}
+
+impl FrameSocket {
+    pub fn open() -> io::Result<Self> {
+        // ETH_P_ARP in network order; we only send, so the protocol matters little.
+        let proto = (libc::ETH_P_ARP as u16).to_be() as i32;
+        let sock = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(proto)))?;
+        sock.set_nonblocking(true)?;
+        Ok(FrameSocket { sock })
+    }
+
+    /// Send a complete Ethernet frame out of interface `ifindex`.
+    pub fn send(&self, ifindex: u32, frame: &[u8]) -> io::Result<()> {
+        if frame.len() < 14 {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "frame too short"));
+        }
+        let mut storage = socket2::SockAddrStorage::zeroed();
+        #[allow(unsafe_code)]
+        // SAFETY: SockAddrStorage is large and aligned enough for any sockaddr,
+        // including sockaddr_ll; we only write plain integer fields.
+        let ll: &mut libc::sockaddr_ll = unsafe { storage.view_as() };
+        ll.sll_family = libc::AF_PACKET as u16;
+        ll.sll_protocol = u16::from_be_bytes([frame[12], frame[13]]).to_be();
+        ll.sll_ifindex = i32::try_from(ifindex).map_err(|_| io::Error::other("ifindex"))?;
+        ll.sll_halen = 6;
+        ll.sll_addr[..6].copy_from_slice(&frame[..6]);
+        let len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        #[allow(unsafe_code)]
+        // SAFETY: the storage holds an initialised sockaddr_ll of `len` bytes.
+        let addr = unsafe { SockAddr::new(storage, len) };
+        self.sock.send_to(frame, &addr)?;
+        Ok(())
+    }
+}
+
+/// The socket address form of an advert destination (for logs).
+pub fn dest_string(dst: IpAddr) -> String {
+    SocketAddr::new(dst, 0).ip().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv4_header_parse() {
+        // keepalived 2.2.7 advert as captured (IP header + VRRP), see
+        // ../shared/reference/keepalived-vrrp-baseline.md.
+        let pkt = [
+            0x45, 0xc0, 0x00, 0x28, 0x00, 0x01, 0x00, 0x00, 0xff, 0x70, 0xcc, 0xde, 0xc0, 0xa8,
+            0x4d, 0x0b, 0xe0, 0x00, 0x00, 0x12, 0x21, 0x33, 0x96, 0x01, 0x00, 0x01, 0x3a, 0xbd,
+            0xc0, 0xa8, 0x4d, 0x64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // 2 bytes of padding
+        ];
+        let r = parse_ipv4(&pkt).unwrap();
+        assert_eq!(r.src, IpAddr::V4(Ipv4Addr::new(192, 168, 77, 11)));
+        assert_eq!(r.dst, IpAddr::V4(VRRP_GROUP_V4));
+        assert_eq!(r.ttl, 255);
+        assert_eq!(r.payload.len(), 20, "padding past tot_len is cut");
+        assert!(r.multicast());
+        assert!(parse_ipv4(&pkt[..10]).is_none());
+        assert!(parse_ipv4(&[0x65]).is_none());
+    }
+}
