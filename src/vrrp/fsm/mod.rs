@@ -21,18 +21,25 @@
 //! and refreshes, and sync groups. Where keepalived and the RFCs differ, the
 //! code says so next to the rule.
 
+mod instance;
 mod params;
+mod sync_group;
 mod time;
+
+#[cfg(test)]
+mod tests;
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use instance::Instance;
 pub use params::{
     GarpParams, IgnoredSetting, InitialState, InstanceParams, ParamsError, VrrpVersion,
     MAX_DOWN_TIMER_ADVERTS, MAX_PREEMPT_DELAY, PRIORITY_MAX_TRACKED, PRIORITY_OWNER,
     PRIORITY_RELEASE,
 };
+pub use sync_group::{GroupAction, SyncGroup, SyncGroupError};
 pub use time::{
     centiseconds_to_duration, master_down_interval, skew_time, AdvertInterval, Timestamp,
 };
