@@ -131,6 +131,7 @@ impl Instance {
     }
 
     /// Processes one event at time `now` and returns what to do, in order.
+    #[must_use = "the driver must perform the returned actions"]
     pub fn handle(&mut self, event: Event, now: Timestamp) -> Vec<Action> {
         self.handle_gated(event, now, SyncGate::OPEN)
     }
@@ -258,7 +259,8 @@ impl Instance {
         self.last_transition
     }
 
-    /// In Backup: the master we last accepted an advert from.
+    /// In Backup: the router we last heard from (a lower-priority one we are
+    /// about to preempt included), for status output.
     #[must_use]
     pub const fn current_master(&self) -> Option<PeerAdvert> {
         match &self.phase {

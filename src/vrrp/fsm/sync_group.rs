@@ -99,6 +99,7 @@ impl SyncGroup {
     /// An event for the whole group: `Startup`, `Shutdown`, `Timer` (fires
     /// every member that is due), or anything else, which is delivered to
     /// every member in turn (group-level trackers).
+    #[must_use = "the driver must perform the returned actions"]
     pub fn handle_group(&mut self, event: Event, now: Timestamp) -> Vec<GroupAction> {
         let mut out = Vec::new();
         match event {

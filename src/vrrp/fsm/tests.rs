@@ -156,7 +156,7 @@ impl Row {
         let mut instance =
             Instance::new(self.params.clone()).map_err(|e| format!("params: {e}"))?;
         for (at, event) in &self.given {
-            instance.handle(*event, *at);
+            let _ = instance.handle(*event, *at);
         }
         let actions = instance.handle(self.when.1, self.when.0);
         let mut problems = Vec::new();
@@ -699,8 +699,8 @@ fn ignored_settings_match_keepalived() {
 fn status_accessors_follow_transitions() {
     let mut instance = Instance::new(v2(100)).unwrap();
     assert_eq!(instance.last_transition(), None);
-    instance.handle(Event::Startup, s(0));
-    instance.handle(adv(200, HIGHER_IP), s(1));
+    let _ = instance.handle(Event::Startup, s(0));
+    let _ = instance.handle(adv(200, HIGHER_IP), s(1));
     assert_eq!(
         instance.current_master(),
         Some(PeerAdvert {
@@ -708,7 +708,7 @@ fn status_accessors_follow_transitions() {
             priority: 200
         })
     );
-    instance.handle(Event::FaultSet(FaultCause::TrackerFailed), s(2));
+    let _ = instance.handle(Event::FaultSet(FaultCause::TrackerFailed), s(2));
     assert!(instance.faults().contains(FaultCause::TrackerFailed));
     assert_eq!(
         instance.last_transition(),
