@@ -1,1 +1,0 @@
-//! VRRP state machine (sans-IO).
