@@ -12,4 +12,5 @@
 pub mod cli;
 pub mod config;
 pub mod net;
+pub mod script;
 pub mod vrrp;

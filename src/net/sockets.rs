@@ -190,7 +190,8 @@ fn recv_v4(sock: &Socket) -> io::Result<Received> {
             }
         })
         .collect();
-    parse_ipv4(&bytes).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "short IPv4 packet"))
+    parse_ipv4(&bytes)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "short IPv4 packet"))
 }
 
 /// Split a raw IPv4 packet into header facts and payload. Malformed headers
@@ -222,8 +223,13 @@ fn recv_v6(sock: &Socket) -> io::Result<Received> {
     let mut buf = vec![0u8; 2048];
     let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
     let mut iov = [io::IoSliceMut::new(&mut buf)];
-    let msg = recvmsg::<SockaddrIn6>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
-        .map_err(io::Error::from)?;
+    let msg = recvmsg::<SockaddrIn6>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )
+    .map_err(io::Error::from)?;
     let n = msg.bytes;
     let src = msg
         .address
@@ -267,7 +273,10 @@ impl FrameSocket {
     /// Send a complete Ethernet frame out of interface `ifindex`.
     pub fn send(&self, ifindex: u32, frame: &[u8]) -> io::Result<()> {
         if frame.len() < 14 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "frame too short"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "frame too short",
+            ));
         }
         let mut storage = socket2::SockAddrStorage::zeroed();
         #[allow(unsafe_code)]

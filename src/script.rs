@@ -1,0 +1,216 @@
+//! Running scripts the way keepalived does, without ever blocking the caller:
+//! notify scripts, vrrp_script checks and MISC_CHECK all come through here.
+//!
+//! - The command line is split as keepalived splits it (quotes, escapes; see
+//!   [`crate::config::ast::split_command`]) and executed directly, not through
+//!   a shell, unless the command itself is a shell.
+//! - Each script runs in its own process group; on timeout the whole group is
+//!   killed with SIGKILL, so children of a hung script die with it, and the
+//!   child is always reaped (no zombies).
+//! - It runs as the configured user and group, with a minimal environment.
+//! - A semaphore bounds how many scripts run at once, so a storm of checks
+//!   cannot fork-bomb the host.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// How a script run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exited with this status.
+    Exited(i32),
+    /// Killed by a signal it did not expect (not our timeout).
+    Signalled(i32),
+    /// Still running at the timeout: its process group was killed.
+    TimedOut,
+    /// Could not be started (missing file, bad user, empty command ...).
+    SpawnFailed(String),
+}
+
+impl Outcome {
+    pub fn success(&self) -> bool {
+        matches!(self, Outcome::Exited(0))
+    }
+}
+
+/// The result of one run, with its duration.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub outcome: Outcome,
+    pub duration: Duration,
+}
+
+/// Who a script runs as.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Runs scripts with a bound on concurrency.
+#[derive(Clone)]
+pub struct ScriptRunner {
+    slots: Arc<Semaphore>,
+}
+
+impl ScriptRunner {
+    pub fn new(max_concurrent: usize) -> Self {
+        ScriptRunner {
+            slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
+        }
+    }
+
+    /// Run `command` with extra arguments `args`, killing it after `timeout`.
+    pub async fn run(
+        &self,
+        command: &str,
+        args: &[String],
+        run_as: Option<RunAs>,
+        timeout: Duration,
+    ) -> Run {
+        let start = Instant::now();
+        let _permit = match self.slots.acquire().await {
+            Ok(p) => p,
+            Err(_) => {
+                return Run {
+                    outcome: Outcome::SpawnFailed("script runner closed".into()),
+                    duration: start.elapsed(),
+                }
+            }
+        };
+        let outcome = run_one(command, args, run_as, timeout).await;
+        Run {
+            outcome,
+            duration: start.elapsed(),
+        }
+    }
+}
+
+async fn run_one(
+    command: &str,
+    args: &[String],
+    run_as: Option<RunAs>,
+    timeout: Duration,
+) -> Outcome {
+    let words = match crate::config::ast::split_command(command) {
+        Ok(w) if !w.is_empty() => w,
+        Ok(_) => return Outcome::SpawnFailed("empty command".into()),
+        Err(e) => return Outcome::SpawnFailed(e),
+    };
+    let mut cmd = tokio::process::Command::new(&words[0]);
+    cmd.args(&words[1..])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .env_clear()
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .process_group(0)
+        .kill_on_drop(true);
+    if let Some(r) = run_as {
+        cmd.uid(r.uid).gid(r.gid);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Outcome::SpawnFailed(format!("{}: {e}", words[0])),
+    };
+    let pgid = child.id();
+    match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(Ok(status)) => {
+            use std::os::unix::process::ExitStatusExt;
+            // Reap anything the script left behind in its group.
+            if let Some(pid) = pgid {
+                kill_group(pid);
+            }
+            match (status.code(), status.signal()) {
+                (Some(c), _) => Outcome::Exited(c),
+                (None, Some(s)) => Outcome::Signalled(s),
+                (None, None) => Outcome::SpawnFailed("unknown exit status".into()),
+            }
+        }
+        Ok(Err(e)) => Outcome::SpawnFailed(e.to_string()),
+        Err(_) => {
+            if let Some(pid) = pgid {
+                kill_group(pid);
+            }
+            // Reap the direct child (its group is dead).
+            let _ = child.wait().await;
+            Outcome::TimedOut
+        }
+    }
+}
+
+/// SIGKILL a whole process group; a group that is already gone is fine.
+fn kill_group(pgid: u32) {
+    if let Ok(pid) = i32::try_from(pgid) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn exit_codes_and_args() {
+        let r = ScriptRunner::new(4);
+        rt().block_on(async {
+            let ok = r.run("/bin/true", &[], None, Duration::from_secs(5)).await;
+            assert_eq!(ok.outcome, Outcome::Exited(0));
+            let bad = r
+                .run("/bin/sh -c 'exit 3'", &[], None, Duration::from_secs(5))
+                .await;
+            assert_eq!(bad.outcome, Outcome::Exited(3));
+            let args = r
+                .run(
+                    "/bin/sh -c 'test \"$1\" = MASTER' x",
+                    &["MASTER".into()],
+                    None,
+                    Duration::from_secs(5),
+                )
+                .await;
+            assert_eq!(args.outcome, Outcome::Exited(0));
+            let missing = r
+                .run("/nonexistent/x", &[], None, Duration::from_secs(5))
+                .await;
+            assert!(matches!(missing.outcome, Outcome::SpawnFailed(_)));
+        });
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("child-alive");
+        let r = ScriptRunner::new(4);
+        let cmd = format!(
+            "/bin/sh -c '(sleep 0.6; touch {}) & sleep 30'",
+            marker.display()
+        );
+        rt().block_on(async {
+            let run = r.run(&cmd, &[], None, Duration::from_millis(200)).await;
+            assert_eq!(run.outcome, Outcome::TimedOut);
+            assert!(run.duration >= Duration::from_millis(200));
+            assert!(
+                run.duration < Duration::from_millis(450),
+                "{:?}",
+                run.duration
+            );
+        });
+        std::thread::sleep(Duration::from_millis(800));
+        assert!(!marker.exists(), "the script's child survived the timeout");
+    }
+}
