@@ -18,6 +18,8 @@
 mod advert;
 mod checksum;
 mod ipv4;
+#[cfg(test)]
+mod proptests;
 mod validate;
 
 pub use advert::{
