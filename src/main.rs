@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         return match out {
             Ok(text) => {
                 println!("{text}");
-                if loaded.diags.worst() == Some(Severity::Fatal) {
+                if loaded.diags.cannot_run() {
                     ExitCode::from(3)
                 } else {
                     ExitCode::SUCCESS
@@ -81,7 +81,7 @@ fn main() -> ExitCode {
             Err(e) => eprintln!("keepalived-rs: cannot serialise the configuration: {e}"),
         }
     }
-    if loaded.diags.worst() == Some(Severity::Fatal) {
+    if loaded.diags.cannot_run() {
         eprintln!("keepalived-rs: the configuration cannot run");
         return ExitCode::from(3);
     }

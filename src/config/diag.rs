@@ -109,6 +109,10 @@ pub struct Diagnostics {
     /// Scripts are configured while `enable_script_security` is off (keepalived's
     /// "SECURITY VIOLATION" case).
     pub script_security_violation: bool,
+    /// keepalived would have stopped reading here (a keyword without its value:
+    /// keepalived 2.2.7 exits at once). We keep going so every problem is
+    /// reported, but the configuration cannot run.
+    pub aborted: bool,
 }
 
 impl Diagnostics {
@@ -151,19 +155,37 @@ impl Diagnostics {
         self.items.iter().filter(|d| d.severity == severity).count()
     }
 
-    /// The verdict as keepalived's `-t` computes it: a fatal problem wins, then
-    /// configuration errors, then the script-security violation.
+    /// The verdict as keepalived 2.2.7's `-t` computes it (docs/CONFIG-TEST.md):
+    /// a missing value stops it at once (cannot run); otherwise the *least*
+    /// severe class reported wins: script security, then ordinary errors, then
+    /// the cannot-run class (missing files, unknown interfaces). keepalived
+    /// keeps the highest level number and its levels are listed most severe
+    /// first; we reproduce the classes so `-t` gives the same verdict, and the
+    /// diagnostics still say exactly what is wrong.
     pub fn verdict(&self) -> Verdict {
-        match self.worst() {
-            Some(Severity::Fatal) => Verdict::CannotRun,
-            Some(Severity::Error) => Verdict::ErrorsButRuns,
-            _ if self.script_security_violation => Verdict::ScriptSecurity,
-            _ => Verdict::Ok,
+        if self.aborted {
+            return Verdict::CannotRun;
         }
+        if self.script_security_violation {
+            return Verdict::ScriptSecurity;
+        }
+        if self.count(Severity::Error) > 0 {
+            return Verdict::ErrorsButRuns;
+        }
+        if self.count(Severity::Fatal) > 0 {
+            return Verdict::CannotRun;
+        }
+        Verdict::Ok
+    }
+
+    /// Whether the daemon must refuse to run this configuration.
+    pub fn cannot_run(&self) -> bool {
+        self.aborted || self.count(Severity::Fatal) > 0
     }
 
     pub fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);
         self.script_security_violation |= other.script_security_violation;
+        self.aborted |= other.aborted;
     }
 }

@@ -196,6 +196,7 @@ impl Cx<'_> {
                     i,
                     format!("missing parameter after keyword '{}'", node.name()),
                 );
+                self.diags.aborted = true;
                 None
             }
         }
