@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use keepalived_rs::cli::{signum, Cli, DumpFormat};
-use keepalived_rs::config::{self, diag::Severity, LoadOptions};
+use keepalived_rs::config::{self, LoadOptions};
 use std::io::Write;
 use std::process::ExitCode;
 
