@@ -1,3 +1,7 @@
-//! VRRP: the packet codec ([`packet`]) and the sans-IO state machine ([`fsm`]).
+//! VRRP: the packet codec ([`packet`]), the sans-IO state machine ([`fsm`]),
+//! the run-time description of instances ([`spec`]) and the engine that drives
+//! them with real sockets and timers ([`engine`]).
+pub mod engine;
 pub mod fsm;
 pub mod packet;
+pub mod spec;

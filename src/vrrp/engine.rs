@@ -1,0 +1,985 @@
+//! The VRRP engine: drives the sans-IO state machines with real sockets,
+//! timers, netlink and scripts.
+//!
+//! One task owns every instance and is the only place decisions are made; it
+//! waits on (a) packets from the per-interface reader tasks, (b) the earliest
+//! state-machine deadline, (c) link events from netlink and (d) control
+//! messages.  Work that can take time never runs in it: address changes and
+//! gratuitous ARPs go to a per-instance worker task (so they stay ordered:
+//! addresses first, then the ARPs that announce them), scripts run as child
+//! processes awaited by their own tasks.  The engine runs on a dedicated
+//! thread with its own single-threaded runtime (see `crate::daemon`), so busy
+//! checkers or scripts cannot delay an advert.
+
+use super::fsm::{
+    self, Action, Event, FaultCause, GroupAction, Instance, ReceivedAdvert, State, SyncGroup,
+    Timestamp,
+};
+use super::packet::{
+    self, Advertisement, Checksum, Family, RxAuth, RxMeta, RxParams, UnicastParams, VersionFields,
+};
+use super::spec::{InstanceSpec, NotifySpec, SyncGroupSpec, VipSpec};
+use crate::net::netlink::{AddressSpec, LinkInfo, NetEvent, Netlink};
+use crate::net::sockets::{FrameSocket, Received, VrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6};
+use crate::script::{RunAs, ScriptRunner};
+use futures_util::StreamExt;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Netlink(#[from] crate::net::netlink::NetlinkError),
+    #[error("instance {instance}: interface {interface}: {source}")]
+    Socket {
+        instance: String,
+        interface: String,
+        source: std::io::Error,
+    },
+    #[error("instance {0}: no usable source address on its interface")]
+    NoSourceAddress(String),
+    #[error("instance {0}: {1}")]
+    Params(String, fsm::ParamsError),
+    #[error("sync group {0}: {1}")]
+    Group(String, fsm::SyncGroupError),
+}
+
+/// Requests to a running engine.
+#[derive(Debug)]
+pub enum Control {
+    /// Stop: release mastership (priority-0 adverts), remove addresses, run
+    /// notify_stop; answer when done.
+    Shutdown(oneshot::Sender<()>),
+    /// The weighted trackers of an instance now sum to `weight_sum`.
+    TrackerWeight { instance: usize, weight_sum: i32 },
+    /// A weight-0 tracker of an instance failed (true) or recovered (false).
+    TrackerFault { instance: usize, failed: bool },
+}
+
+/// Counters and state of one instance, for status, metrics and tests.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct InstanceStats {
+    pub name: String,
+    pub state: String,
+    pub base_priority: u8,
+    pub effective_priority: u8,
+    pub master: Option<IpAddr>,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    /// Dropped adverts by reason (`length`, `ttl`, `checksum`, `auth_pass`, ...).
+    pub dropped: BTreeMap<String, u64>,
+    pub transitions: u64,
+    pub last_transition: Option<String>,
+    /// Times we saw another MASTER while MASTER (split brain).
+    pub split_brain: u64,
+}
+
+/// Shared view of the engine for status and metrics.
+pub type SharedStats = Arc<Mutex<Vec<InstanceStats>>>;
+
+/// A unit of state machines: a lone instance or a sync group.
+enum Unit {
+    Single(Instance),
+    Group(SyncGroup),
+}
+
+impl Unit {
+    fn next_deadline(&self) -> Option<Timestamp> {
+        match self {
+            Unit::Single(i) => i.next_deadline(),
+            Unit::Group(g) => g.next_deadline(),
+        }
+    }
+}
+
+/// Where an instance lives in the units.
+#[derive(Clone, Copy)]
+struct Slot {
+    unit: usize,
+    member: usize,
+}
+
+/// Address and ARP work for one instance, done in order off the engine task.
+enum AddrOp {
+    Add(Vec<AddressSpec>),
+    Remove(Vec<AddressSpec>),
+    Announce {
+        frames: Vec<(u32, Vec<u8>)>,
+        count: u32,
+    },
+}
+
+struct RtInstance {
+    spec: InstanceSpec,
+    ifindex: u32,
+    mac: [u8; 6],
+    src: IpAddr,
+    group: IpAddr,
+    socket_key: (u32, bool),
+    rx: RxParams,
+    addresses: Vec<AddressSpec>,
+    addr_tx: mpsc::UnboundedSender<AddrOp>,
+    tracked: Vec<(u32, i32)>,
+    link_faults: Vec<u32>,
+}
+
+/// The engine's whole configuration.
+#[derive(Clone, Debug, Default)]
+pub struct EngineConfig {
+    pub instances: Vec<InstanceSpec>,
+    pub groups: Vec<SyncGroupSpec>,
+    /// Who notify scripts run as.
+    pub script_user: Option<RunAs>,
+    /// How long a notify script may run.
+    pub notify_timeout: Duration,
+}
+
+pub struct Engine {
+    units: Vec<Unit>,
+    slots: Vec<Slot>,
+    inst: Vec<RtInstance>,
+    groups: Vec<SyncGroupSpec>,
+    sockets: HashMap<(u32, bool), Arc<VrrpSocket>>,
+    epoch: Instant,
+    stats: SharedStats,
+    scripts: ScriptRunner,
+    script_user: Option<RunAs>,
+    notify_timeout: Duration,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    links: HashMap<u32, bool>,
+}
+
+fn packet_version(v: fsm::VrrpVersion) -> packet::VrrpVersion {
+    match v {
+        fsm::VrrpVersion::V2 => packet::VrrpVersion::V2,
+        fsm::VrrpVersion::V3 => packet::VrrpVersion::V3,
+    }
+}
+
+fn fsm_version(v: packet::VrrpVersion) -> fsm::VrrpVersion {
+    match v {
+        packet::VrrpVersion::V2 => fsm::VrrpVersion::V2,
+        packet::VrrpVersion::V3 => fsm::VrrpVersion::V3,
+    }
+}
+
+fn address_spec(vip: &VipSpec, ifindex: u32) -> AddressSpec {
+    AddressSpec {
+        ifindex,
+        addr: vip.addr,
+        prefix_len: vip.prefix_len,
+        label: vip.label.clone(),
+        broadcast: vip.broadcast,
+        peer: vip.peer,
+        scope: vip.scope,
+        flags: vip.flags,
+    }
+}
+
+impl Engine {
+    /// Resolve interfaces and addresses, open sockets, start workers.
+    pub async fn start(cfg: EngineConfig, stats: SharedStats) -> Result<Engine, EngineError> {
+        let nl = Netlink::connect()?;
+        let links = nl.links().await?;
+        let addrs = nl.addresses().await?;
+        let by_name: HashMap<&str, &LinkInfo> = links.iter().map(|l| (l.name.as_str(), l)).collect();
+        let frames = Arc::new(FrameSocket::open().map_err(|e| EngineError::Socket {
+            instance: "-".into(),
+            interface: "packet".into(),
+            source: e,
+        })?);
+
+        let mut inst = Vec::new();
+        let mut sockets: HashMap<(u32, bool), Arc<VrrpSocket>> = HashMap::new();
+        let mut groups_by_socket: HashMap<(u32, bool), Vec<IpAddr>> = HashMap::new();
+        let mut workers = Vec::new();
+        let mut rt_specs = Vec::new();
+
+        for spec in &cfg.instances {
+            let link = by_name
+                .get(spec.interface.as_str())
+                .copied()
+                .ok_or_else(|| crate::net::netlink::NetlinkError::NoSuchLink(spec.interface.clone()))?;
+            let v6 = spec.is_ipv6();
+            let src = match spec.src_ip {
+                Some(s) => s,
+                None => addrs
+                    .iter()
+                    .filter(|a| a.ifindex == link.index)
+                    .map(|a| a.addr)
+                    .find(|a| match a {
+                        IpAddr::V4(_) => !v6,
+                        IpAddr::V6(x) => v6 && (x.segments()[0] & 0xffc0) == 0xfe80,
+                    })
+                    .ok_or_else(|| EngineError::NoSourceAddress(spec.name.clone()))?,
+            };
+            let group = spec.mcast_group.unwrap_or(if v6 {
+                IpAddr::V6(VRRP_GROUP_V6)
+            } else {
+                IpAddr::V4(VRRP_GROUP_V4)
+            });
+            let key = (link.index, v6);
+            let g = groups_by_socket.entry(key).or_default();
+            if spec.unicast_peers.is_empty() && !g.contains(&group) {
+                g.push(group);
+            }
+            rt_specs.push((spec.clone(), link.clone(), src, group, key));
+        }
+
+        for (key, groups) in &groups_by_socket {
+            let (ifindex, v6) = *key;
+            let Some((spec, link, src, _, _)) = rt_specs.iter().find(|r| r.4 == *key) else {
+                continue;
+            };
+            let sock = if v6 {
+                let gs: Vec<Ipv6Addr> = groups
+                    .iter()
+                    .filter_map(|g| match g {
+                        IpAddr::V6(a) => Some(*a),
+                        _ => None,
+                    })
+                    .collect();
+                let IpAddr::V6(s) = src else {
+                    return Err(EngineError::NoSourceAddress(spec.name.clone()));
+                };
+                VrrpSocket::open_v6(&link.name, ifindex, &gs, *s, u32::from(spec.unicast_ttl))
+            } else {
+                let gs: Vec<Ipv4Addr> = groups
+                    .iter()
+                    .filter_map(|g| match g {
+                        IpAddr::V4(a) => Some(*a),
+                        _ => None,
+                    })
+                    .collect();
+                let IpAddr::V4(s) = src else {
+                    return Err(EngineError::NoSourceAddress(spec.name.clone()));
+                };
+                VrrpSocket::open_v4(&link.name, ifindex, &gs, *s, u32::from(spec.unicast_ttl))
+            }
+            .map_err(|e| EngineError::Socket {
+                instance: spec.name.clone(),
+                interface: link.name.clone(),
+                source: e,
+            })?;
+            sockets.insert(*key, Arc::new(sock));
+        }
+
+        for (spec, link, src, group, key) in rt_specs {
+            let family = if key.1 { Family::Ipv6 } else { Family::Ipv4 };
+            let mut rx = RxParams::new(
+                packet_version(spec.params.version),
+                family,
+                spec.params.vrid,
+                u16::try_from(spec.params.advert_interval.centiseconds()).unwrap_or(u16::MAX),
+                spec.vips.iter().map(|v| v.addr).collect(),
+            );
+            if let Some(p) = spec.auth_pass {
+                rx.auth = RxAuth::Pass(p);
+            }
+            rx.skip_check_adv_addr = spec.skip_check_adv_addr;
+            if !spec.unicast_peers.is_empty() {
+                rx.unicast = Some(UnicastParams {
+                    peers: spec.unicast_peers.clone(),
+                    check_src: spec.check_unicast_src,
+                });
+            }
+            if let IpAddr::V4(g) = group {
+                rx.mcast_group_v4 = g;
+            }
+            let mut addresses = Vec::new();
+            for vip in spec.vips.iter().chain(&spec.excluded_vips) {
+                let ifindex = match &vip.dev {
+                    Some(dev) => by_name
+                        .get(dev.as_str())
+                        .map(|l| l.index)
+                        .ok_or_else(|| crate::net::netlink::NetlinkError::NoSuchLink(dev.clone()))?,
+                    None => link.index,
+                };
+                addresses.push(address_spec(vip, ifindex));
+            }
+            let mut tracked = Vec::new();
+            for t in &spec.track_interfaces {
+                if let Some(l) = by_name.get(t.name.as_str()) {
+                    tracked.push((l.index, t.weight));
+                }
+            }
+            let (addr_tx, addr_rx) = mpsc::unbounded_channel();
+            workers.push(tokio::spawn(address_worker(
+                nl.clone(),
+                frames.clone(),
+                spec.name.clone(),
+                addr_rx,
+            )));
+            let mac = link.mac.unwrap_or([0; 6]);
+            inst.push(RtInstance {
+                spec,
+                ifindex: link.index,
+                mac,
+                src,
+                group,
+                socket_key: key,
+                rx,
+                addresses,
+                addr_tx,
+                tracked,
+                link_faults: Vec::new(),
+            });
+        }
+
+        // Build the state machines, grouping sync-group members.
+        let mut units = Vec::new();
+        let mut slots: Vec<Option<Slot>> = vec![None; inst.len()];
+        let mut machines: Vec<Option<Instance>> = Vec::new();
+        for r in &inst {
+            let mut params = r.spec.params.clone();
+            params.primary_address = r.src;
+            machines.push(Some(
+                Instance::new(params).map_err(|e| EngineError::Params(r.spec.name.clone(), e))?,
+            ));
+        }
+        for g in &cfg.groups {
+            let mut members = Vec::new();
+            for (m, &i) in g.members.iter().enumerate() {
+                if let Some(machine) = machines.get_mut(i).and_then(Option::take) {
+                    members.push(machine);
+                    slots[i] = Some(Slot {
+                        unit: units.len(),
+                        member: m,
+                    });
+                }
+            }
+            units.push(Unit::Group(
+                SyncGroup::new(members).map_err(|e| EngineError::Group(g.name.clone(), e))?,
+            ));
+        }
+        for (i, m) in machines.into_iter().enumerate() {
+            if let Some(machine) = m {
+                slots[i] = Some(Slot {
+                    unit: units.len(),
+                    member: 0,
+                });
+                units.push(Unit::Single(machine));
+            }
+        }
+        let slots: Vec<Slot> = slots.into_iter().flatten().collect();
+
+        {
+            let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
+            *s = inst
+                .iter()
+                .map(|r| InstanceStats {
+                    name: r.spec.name.clone(),
+                    state: "INIT".into(),
+                    base_priority: r.spec.params.priority,
+                    effective_priority: r.spec.params.priority,
+                    ..Default::default()
+                })
+                .collect();
+        }
+        let link_state = links.iter().map(|l| (l.index, l.up)).collect();
+        Ok(Engine {
+            units,
+            slots,
+            inst,
+            groups: cfg.groups,
+            sockets,
+            epoch: Instant::now(),
+            stats,
+            scripts: ScriptRunner::new(16),
+            script_user: cfg.script_user,
+            notify_timeout: if cfg.notify_timeout.is_zero() {
+                Duration::from_secs(10)
+            } else {
+                cfg.notify_timeout
+            },
+            workers,
+            links: link_state,
+        })
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::from_duration(self.epoch.elapsed())
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.units
+            .iter()
+            .filter_map(Unit::next_deadline)
+            .min()
+            .map(|t| self.epoch + t.as_duration())
+    }
+
+    /// Run until a Shutdown control arrives (or the control channel closes).
+    pub async fn run(mut self, mut ctl: mpsc::Receiver<Control>) {
+        let (pkt_tx, mut pkt_rx) = mpsc::channel::<((u32, bool), Received)>(1024);
+        let mut readers = Vec::new();
+        for (key, sock) in &self.sockets {
+            let sock = sock.clone();
+            let tx = pkt_tx.clone();
+            let key = *key;
+            readers.push(tokio::spawn(async move {
+                loop {
+                    match sock.recv().await {
+                        Ok(r) => {
+                            if tx.send((key, r)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "VRRP receive failed");
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+            }));
+        }
+        drop(pkt_tx);
+        let mut events = match crate::net::netlink::monitor() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot monitor links; link tracking disabled");
+                None
+            }
+        };
+
+        // Leftover addresses of a previous run: we start in BACKUP, so remove them.
+        for r in &self.inst {
+            let _ = r.addr_tx.send(AddrOp::Remove(r.addresses.clone()));
+        }
+        // Interfaces already down at start put their instances in FAULT.
+        for i in 0..self.inst.len() {
+            self.refresh_link_faults(i);
+        }
+        let now = self.now();
+        for u in 0..self.units.len() {
+            self.unit_event(u, Event::Startup, now);
+        }
+
+        loop {
+            let deadline = self.next_deadline();
+            tokio::select! {
+                biased;
+                c = ctl.recv() => match c {
+                    Some(Control::Shutdown(done)) => {
+                        self.shutdown().await;
+                        let _ = done.send(());
+                        break;
+                    }
+                    Some(Control::TrackerWeight { instance, weight_sum }) => {
+                        let now = self.now();
+                        self.instance_event(instance, Event::TrackerUpdate { weight_sum }, now);
+                    }
+                    Some(Control::TrackerFault { instance, failed }) => {
+                        let now = self.now();
+                        let ev = if failed {
+                            Event::FaultSet(FaultCause::TrackerFailed)
+                        } else {
+                            Event::FaultCleared(FaultCause::TrackerFailed)
+                        };
+                        self.instance_event(instance, ev, now);
+                    }
+                    None => {
+                        self.shutdown().await;
+                        break;
+                    }
+                },
+                _ = sleep_until_opt(deadline) => {
+                    let now = self.now();
+                    for u in 0..self.units.len() {
+                        if self.units[u].next_deadline().is_some_and(|d| d <= now) {
+                            self.unit_event(u, Event::Timer, now);
+                        }
+                    }
+                }
+                Some((key, pkt)) = pkt_rx.recv() => self.on_packet(key, pkt),
+                Some(ev) = next_event(&mut events) => self.on_net_event(ev),
+            }
+        }
+        for r in readers {
+            r.abort();
+        }
+    }
+
+    fn on_packet(&mut self, key: (u32, bool), pkt: Received) {
+        let Some(&vrid) = pkt.payload.get(1) else {
+            return;
+        };
+        let meta = RxMeta {
+            src: pkt.src,
+            dst: pkt.dst,
+            ttl_or_hoplimit: Some(pkt.ttl),
+            multicast: pkt.multicast(),
+        };
+        for i in 0..self.inst.len() {
+            let r = &self.inst[i];
+            if r.socket_key != key || r.spec.params.vrid != vrid {
+                continue;
+            }
+            // Our own adverts come back only through other paths (loop is off);
+            // ignore anything from our source address.
+            if pkt.src == r.src {
+                continue;
+            }
+            let mut rx = r.rx.clone();
+            rx.current_master = self.current_master(i);
+            match packet::validate(&meta, &pkt.payload, &rx) {
+                Ok(valid) => {
+                    let priority = valid.advert.priority;
+                    self.with_stats(i, |s| s.adverts_received += 1);
+                    if self.instance_state(i) == State::Master && priority != 0 {
+                        // Another master on our VRID: count it (split brain) when
+                        // it is not simply a better master about to win.
+                        self.with_stats(i, |s| s.split_brain += 1);
+                        tracing::warn!(instance = %self.inst[i].spec.name, peer = %pkt.src, priority,
+                            "another MASTER is advertising this VRID (split brain)");
+                    }
+                    let ev = Event::AdvertReceived(ReceivedAdvert {
+                        version: fsm_version(valid.advert.version()),
+                        priority,
+                        source: valid.src,
+                        advert_interval_cs: u32::from(valid.advert_int_cs()),
+                    });
+                    let now = self.now();
+                    self.instance_event(i, ev, now);
+                }
+                Err(reason) => {
+                    let name = reason.as_str().to_owned();
+                    tracing::debug!(instance = %self.inst[i].spec.name, peer = %pkt.src, reason = %name,
+                        "advert dropped");
+                    self.with_stats(i, |s| *s.dropped.entry(name).or_default() += 1);
+                }
+            }
+        }
+    }
+
+    fn on_net_event(&mut self, ev: NetEvent) {
+        match ev {
+            NetEvent::Link(l) => {
+                let prev = self.links.insert(l.index, l.up);
+                if prev == Some(l.up) {
+                    return;
+                }
+                tracing::info!(interface = %l.name, up = l.up, "link state changed");
+                for i in 0..self.inst.len() {
+                    self.refresh_link_faults(i);
+                }
+            }
+            NetEvent::LinkRemoved(idx) => {
+                self.links.insert(idx, false);
+                for i in 0..self.inst.len() {
+                    self.refresh_link_faults(i);
+                }
+            }
+            NetEvent::AddressRemoved(a) => {
+                for i in 0..self.inst.len() {
+                    let lost = self.inst[i]
+                        .addresses
+                        .iter()
+                        .any(|s| s.addr == a.addr && s.ifindex == a.ifindex);
+                    if lost && self.instance_state(i) == State::Master {
+                        tracing::warn!(instance = %self.inst[i].spec.name, address = %a.addr,
+                            "a virtual address was removed behind our back");
+                        let now = self.now();
+                        self.instance_event(i, Event::AddressLost, now);
+                    }
+                }
+            }
+            NetEvent::AddressAdded(_) => {}
+        }
+    }
+
+    /// Recompute interface faults and tracked-interface weights for instance `i`.
+    fn refresh_link_faults(&mut self, i: usize) {
+        let r = &self.inst[i];
+        let mut down_fault = !r.spec.dont_track_primary && !self.links.get(&r.ifindex).copied().unwrap_or(false);
+        let mut weight = 0;
+        for &(idx, w) in &r.tracked {
+            let up = self.links.get(&idx).copied().unwrap_or(false);
+            if !up {
+                if w == 0 {
+                    down_fault = true;
+                } else if w < 0 {
+                    weight += w;
+                }
+            } else if w > 0 {
+                weight += w;
+            }
+        }
+        let was_fault = !self.inst[i].link_faults.is_empty();
+        if down_fault != was_fault {
+            self.inst[i].link_faults = if down_fault { vec![1] } else { Vec::new() };
+            let ev = if down_fault {
+                Event::FaultSet(FaultCause::InterfaceDown)
+            } else {
+                Event::FaultCleared(FaultCause::InterfaceDown)
+            };
+            let now = self.now();
+            self.instance_event(i, ev, now);
+        }
+        if !self.inst[i].tracked.is_empty() {
+            let now = self.now();
+            self.instance_event(i, Event::TrackerUpdate { weight_sum: weight }, now);
+        }
+    }
+
+    fn current_master(&self, i: usize) -> Option<IpAddr> {
+        let s = self.slots[i];
+        let inst = match &self.units[s.unit] {
+            Unit::Single(x) => x,
+            Unit::Group(g) => g.members().get(s.member)?,
+        };
+        if inst.state() == State::Master {
+            None
+        } else {
+            inst.current_master().map(|p| p.address)
+        }
+    }
+
+    fn instance_state(&self, i: usize) -> State {
+        let s = self.slots[i];
+        match &self.units[s.unit] {
+            Unit::Single(x) => x.state(),
+            Unit::Group(g) => g.members().get(s.member).map_or(State::Init, Instance::state),
+        }
+    }
+
+    fn with_stats(&self, i: usize, f: impl FnOnce(&mut InstanceStats)) {
+        let mut s = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(x) = s.get_mut(i) {
+            f(x);
+        }
+    }
+
+    /// Feed an event to the unit holding instance `i`.
+    fn instance_event(&mut self, i: usize, ev: Event, now: Timestamp) {
+        let Some(s) = self.slots.get(i).copied() else {
+            return;
+        };
+        match &mut self.units[s.unit] {
+            Unit::Single(x) => {
+                let actions = x.handle(ev, now);
+                self.perform_all(i, actions);
+            }
+            Unit::Group(g) => match g.handle_member(s.member, ev, now) {
+                Ok(actions) => self.perform_group(s.unit, actions),
+                Err(e) => tracing::error!(error = %e, "sync group event rejected"),
+            },
+        }
+        self.refresh_stats(i);
+    }
+
+    /// Feed a unit-wide event (Startup, Shutdown, Timer).
+    fn unit_event(&mut self, u: usize, ev: Event, now: Timestamp) {
+        match &mut self.units[u] {
+            Unit::Single(x) => {
+                let actions = x.handle(ev, now);
+                if let Some(i) = self.slots.iter().position(|s| s.unit == u) {
+                    self.perform_all(i, actions);
+                    self.refresh_stats(i);
+                }
+            }
+            Unit::Group(g) => {
+                let actions = g.handle_group(ev, now);
+                self.perform_group(u, actions);
+                for i in 0..self.slots.len() {
+                    if self.slots[i].unit == u {
+                        self.refresh_stats(i);
+                    }
+                }
+            }
+        }
+    }
+
+    fn perform_group(&mut self, u: usize, actions: Vec<GroupAction>) {
+        for a in actions {
+            match a {
+                GroupAction::Member { member, action } => {
+                    if let Some(i) = self
+                        .slots
+                        .iter()
+                        .position(|s| s.unit == u && s.member == member)
+                    {
+                        self.perform(i, action);
+                    }
+                }
+                GroupAction::Notify { from, to, .. } => {
+                    let group_idx = self
+                        .slots
+                        .iter()
+                        .position(|s| s.unit == u)
+                        .and_then(|i| self.inst[i].spec.sync_group);
+                    if let Some(g) = group_idx.and_then(|g| self.groups.get(g)) {
+                        tracing::info!(group = %g.name, from = from.keepalived_name(),
+                            to = to.keepalived_name(), "sync group state changed");
+                        let notify = g.notify.clone();
+                        let name = g.name.clone();
+                        self.run_notify(&notify, "GROUP", &name, to, 0);
+                    }
+                }
+            }
+        }
+    }
+
+    fn perform_all(&mut self, i: usize, actions: Vec<Action>) {
+        for a in actions {
+            self.perform(i, a);
+        }
+    }
+
+    fn perform(&mut self, i: usize, action: Action) {
+        match action {
+            Action::SendAdvert { priority } => self.send_advert(i, priority),
+            Action::AddVips => {
+                let r = &self.inst[i];
+                let _ = r.addr_tx.send(AddrOp::Add(r.addresses.clone()));
+            }
+            Action::RemoveVips => {
+                let r = &self.inst[i];
+                let _ = r.addr_tx.send(AddrOp::Remove(r.addresses.clone()));
+            }
+            Action::SendGratuitous { count } => {
+                let r = &self.inst[i];
+                let frames = announce_frames(r);
+                let _ = r.addr_tx.send(AddrOp::Announce { frames, count });
+            }
+            Action::Notify {
+                from,
+                to,
+                reason,
+                priority,
+            } => {
+                let name = self.inst[i].spec.name.clone();
+                tracing::info!(instance = %name, from = from.keepalived_name(), to = to.keepalived_name(),
+                    reason = ?reason, priority, "state transition");
+                self.with_stats(i, |s| {
+                    s.transitions += 1;
+                    s.last_transition = Some(format!(
+                        "{} -> {} ({reason:?})",
+                        from.keepalived_name(),
+                        to.keepalived_name()
+                    ));
+                });
+                let notify = self.inst[i].spec.notify.clone();
+                self.run_notify(&notify, "INSTANCE", &name, to, priority);
+            }
+            Action::NotifyMasterRxLowerPriority { source, priority } => {
+                let r = &self.inst[i];
+                tracing::info!(instance = %r.spec.name, peer = %source, priority,
+                    "MASTER received a lower-priority advert");
+                if let Some(cmd) = r.spec.notify.master_rx_lower_pri.clone() {
+                    self.spawn_script(cmd, Vec::new());
+                }
+            }
+            Action::PriorityChanged { from, to } => {
+                tracing::info!(instance = %self.inst[i].spec.name, from, to, "effective priority changed");
+            }
+            Action::AdvertDiscarded(reason) => {
+                tracing::debug!(instance = %self.inst[i].spec.name, ?reason, "advert discarded");
+            }
+        }
+    }
+
+    fn send_advert(&mut self, i: usize, priority: u8) {
+        let r = &self.inst[i];
+        let version = packet_version(r.spec.params.version);
+        let fields = match version {
+            packet::VrrpVersion::V2 => {
+                let (auth_type, auth_data) = match r.spec.auth_pass {
+                    Some(p) => (packet::AuthType::SimplePassword, p),
+                    None => (packet::AuthType::None, [0u8; 8]),
+                };
+                VersionFields::V2 {
+                    auth_type,
+                    auth_data,
+                    advert_int_s: u8::try_from(r.spec.params.advert_interval.centiseconds() / 100)
+                        .unwrap_or(u8::MAX),
+                }
+            }
+            packet::VrrpVersion::V3 => VersionFields::V3 {
+                max_advert_int_cs: u16::try_from(r.spec.params.advert_interval.centiseconds())
+                    .unwrap_or(packet::MAX_V3_ADVERT_INT_CS)
+                    .min(packet::MAX_V3_ADVERT_INT_CS),
+            },
+        };
+        let advert = Advertisement {
+            vrid: r.spec.params.vrid,
+            priority,
+            addresses: r.spec.vips.iter().map(|v| v.addr).collect(),
+            fields,
+        };
+        let dests: Vec<IpAddr> = if r.spec.unicast_peers.is_empty() {
+            vec![r.group]
+        } else {
+            r.spec.unicast_peers.iter().map(|p| p.addr).collect()
+        };
+        let Some(sock) = self.sockets.get(&r.socket_key) else {
+            return;
+        };
+        let mut sent = 0;
+        for dst in dests {
+            let cs = Checksum::for_send(version, r.src, dst, r.spec.v3_checksum_as_v2);
+            match advert.encode(cs) {
+                Ok(bytes) => match sock.send_to(&bytes, dst, r.ifindex) {
+                    Ok(()) => sent += 1,
+                    Err(e) => tracing::warn!(instance = %r.spec.name, %dst, error = %e, "advert not sent"),
+                },
+                Err(e) => tracing::error!(instance = %r.spec.name, error = %e, "advert cannot be encoded"),
+            }
+        }
+        self.with_stats(i, |s| s.adverts_sent += sent);
+    }
+
+    fn run_notify(&self, notify: &NotifySpec, kind: &str, name: &str, to: State, priority: u8) {
+        let specific = match to {
+            State::Master => notify.master.clone(),
+            State::Backup => notify.backup.clone(),
+            State::Fault => notify.fault.clone(),
+            State::Stop => notify.stop.clone(),
+            State::Init => None,
+        };
+        let generic = notify.generic.clone();
+        let args = vec![
+            kind.to_owned(),
+            name.to_owned(),
+            to.keepalived_name().to_owned(),
+            priority.to_string(),
+        ];
+        let runner = self.scripts.clone();
+        let user = self.script_user;
+        let timeout = self.notify_timeout;
+        if specific.is_none() && generic.is_none() {
+            return;
+        }
+        // keepalived runs the specific script, then `notify` with its four arguments.
+        tokio::spawn(async move {
+            if let Some(cmd) = specific {
+                let run = runner.run(&cmd, &[], user, timeout).await;
+                tracing::debug!(script = %cmd, outcome = ?run.outcome, "notify script finished");
+            }
+            if let Some(cmd) = generic {
+                let run = runner.run(&cmd, &args, user, timeout).await;
+                tracing::debug!(script = %cmd, outcome = ?run.outcome, "notify script finished");
+            }
+        });
+    }
+
+    fn spawn_script(&self, cmd: String, args: Vec<String>) {
+        let runner = self.scripts.clone();
+        let user = self.script_user;
+        let timeout = self.notify_timeout;
+        tokio::spawn(async move {
+            let _ = runner.run(&cmd, &args, user, timeout).await;
+        });
+    }
+
+    fn refresh_stats(&self, i: usize) {
+        let s = self.slots[i];
+        let inst = match &self.units[s.unit] {
+            Unit::Single(x) => Some(x),
+            Unit::Group(g) => g.members().get(s.member),
+        };
+        let Some(inst) = inst else { return };
+        let state = inst.state().keepalived_name().to_owned();
+        let eff = inst.effective_priority();
+        let master = if inst.state() == State::Master {
+            Some(self.inst[i].src)
+        } else {
+            inst.current_master().map(|p| p.address)
+        };
+        self.with_stats(i, |x| {
+            x.state = state;
+            x.effective_priority = eff;
+            x.master = master;
+        });
+    }
+
+    /// Graceful stop: priority-0 adverts from masters, addresses removed,
+    /// notify_stop; waits for the address workers to finish.
+    async fn shutdown(&mut self) {
+        let now = self.now();
+        for u in 0..self.units.len() {
+            self.unit_event(u, Event::Shutdown, now);
+        }
+        for r in &mut self.inst {
+            // Closing the channel lets the worker finish its queue and exit.
+            let (tx, _) = mpsc::unbounded_channel();
+            r.addr_tx = tx;
+        }
+        for w in self.workers.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
+        }
+    }
+}
+
+fn announce_frames(r: &RtInstance) -> Vec<(u32, Vec<u8>)> {
+    let mut out = Vec::new();
+    for a in &r.addresses {
+        match a.addr {
+            IpAddr::V4(v4) => out.push((a.ifindex, crate::net::garp::gratuitous_arp(r.mac, v4).to_vec())),
+            IpAddr::V6(v6) => out.push((
+                a.ifindex,
+                crate::net::garp::unsolicited_na_frame(r.mac, v6, false).to_vec(),
+            )),
+        }
+    }
+    out
+}
+
+async fn address_worker(
+    nl: Netlink,
+    frames: Arc<FrameSocket>,
+    name: String,
+    mut rx: mpsc::UnboundedReceiver<AddrOp>,
+) {
+    while let Some(op) = rx.recv().await {
+        match op {
+            AddrOp::Add(list) => {
+                for a in &list {
+                    if let Err(e) = nl.add_address(a).await {
+                        tracing::error!(instance = %name, address = %a.addr, error = %e, "cannot add virtual address");
+                    }
+                }
+            }
+            AddrOp::Remove(list) => {
+                for a in &list {
+                    if let Err(e) = nl.del_address(a).await {
+                        tracing::error!(instance = %name, address = %a.addr, error = %e, "cannot remove virtual address");
+                    }
+                }
+            }
+            AddrOp::Announce { frames: list, count } => {
+                for _ in 0..count {
+                    for (ifindex, frame) in &list {
+                        if let Err(e) = frames.send(*ifindex, frame) {
+                            tracing::warn!(instance = %name, error = %e, "gratuitous ARP/NA not sent");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_event<S>(events: &mut Option<S>) -> Option<NetEvent>
+where
+    S: futures_util::Stream<Item = NetEvent> + Unpin,
+{
+    match events {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
