@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod net;
 pub mod script;
 pub mod vrrp;

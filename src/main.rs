@@ -85,11 +85,15 @@ fn main() -> ExitCode {
         eprintln!("keepalived-rs: the configuration cannot run");
         return ExitCode::from(3);
     }
-    eprintln!(
-        "keepalived-rs: the VRRP, checker and IPVS engines are not implemented yet; \
-         this build checks configurations (-t) and dumps them (--dump-config)"
-    );
-    ExitCode::from(1)
+    if loaded.diags.unsupported {
+        eprintln!(
+            "keepalived-rs: the configuration uses features that are not implemented and \
+             would change wire behaviour or security; refusing to start"
+        );
+        return ExitCode::from(3);
+    }
+    let code = keepalived_rs::daemon::run(&cli, loaded, opts);
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 /// `-t[=FILE]`: diagnostics to stderr or FILE, exit with keepalived's codes.

@@ -113,6 +113,9 @@ pub struct Diagnostics {
     /// keepalived 2.2.7 exits at once). We keep going so every problem is
     /// reported, but the configuration cannot run.
     pub aborted: bool,
+    /// A feature that would change wire behaviour or security is configured but
+    /// not implemented: the daemon refuses to start (`-t` reports it as an error).
+    pub unsupported: bool,
 }
 
 impl Diagnostics {
@@ -187,5 +190,6 @@ impl Diagnostics {
         self.items.extend(other.items);
         self.script_security_violation |= other.script_security_violation;
         self.aborted |= other.aborted;
+        self.unsupported |= other.unsupported;
     }
 }

@@ -168,7 +168,7 @@ fn register(sock: Socket) -> io::Result<AsyncFd<Socket>> {
     // SAFETY: `Socket` owns its file descriptor, keeps it open until dropped and
     // always returns the same one from as_raw_fd(); the AsyncFd owns the Socket.
     let fd = unsafe { AsyncFd::register(sock) };
-    fd.map_err(|e| io::Error::from(e))
+    fd.map_err(io::Error::from)
 }
 
 fn is_link_local_v6(a: &Ipv6Addr) -> bool {

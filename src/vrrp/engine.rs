@@ -188,7 +188,8 @@ impl Engine {
         let nl = Netlink::connect()?;
         let links = nl.links().await?;
         let addrs = nl.addresses().await?;
-        let by_name: HashMap<&str, &LinkInfo> = links.iter().map(|l| (l.name.as_str(), l)).collect();
+        let by_name: HashMap<&str, &LinkInfo> =
+            links.iter().map(|l| (l.name.as_str(), l)).collect();
         let frames = Arc::new(FrameSocket::open().map_err(|e| EngineError::Socket {
             instance: "-".into(),
             interface: "packet".into(),
@@ -205,7 +206,9 @@ impl Engine {
             let link = by_name
                 .get(spec.interface.as_str())
                 .copied()
-                .ok_or_else(|| crate::net::netlink::NetlinkError::NoSuchLink(spec.interface.clone()))?;
+                .ok_or_else(|| {
+                    crate::net::netlink::NetlinkError::NoSuchLink(spec.interface.clone())
+                })?;
             let v6 = spec.is_ipv6();
             let src = match spec.src_ip {
                 Some(s) => s,
@@ -295,10 +298,9 @@ impl Engine {
             let mut addresses = Vec::new();
             for vip in spec.vips.iter().chain(&spec.excluded_vips) {
                 let ifindex = match &vip.dev {
-                    Some(dev) => by_name
-                        .get(dev.as_str())
-                        .map(|l| l.index)
-                        .ok_or_else(|| crate::net::netlink::NetlinkError::NoSuchLink(dev.clone()))?,
+                    Some(dev) => by_name.get(dev.as_str()).map(|l| l.index).ok_or_else(|| {
+                        crate::net::netlink::NetlinkError::NoSuchLink(dev.clone())
+                    })?,
                     None => link.index,
                 };
                 addresses.push(address_spec(vip, ifindex));
@@ -598,7 +600,8 @@ impl Engine {
     /// Recompute interface faults and tracked-interface weights for instance `i`.
     fn refresh_link_faults(&mut self, i: usize) {
         let r = &self.inst[i];
-        let mut down_fault = !r.spec.dont_track_primary && !self.links.get(&r.ifindex).copied().unwrap_or(false);
+        let mut down_fault =
+            !r.spec.dont_track_primary && !self.links.get(&r.ifindex).copied().unwrap_or(false);
         let mut weight = 0;
         for &(idx, w) in &r.tracked {
             let up = self.links.get(&idx).copied().unwrap_or(false);
@@ -646,7 +649,10 @@ impl Engine {
         let s = self.slots[i];
         match &self.units[s.unit] {
             Unit::Single(x) => x.state(),
-            Unit::Group(g) => g.members().get(s.member).map_or(State::Init, Instance::state),
+            Unit::Group(g) => g
+                .members()
+                .get(s.member)
+                .map_or(State::Init, Instance::state),
         }
     }
 
@@ -828,9 +834,13 @@ impl Engine {
             match advert.encode(cs) {
                 Ok(bytes) => match sock.send_to(&bytes, dst, r.ifindex) {
                     Ok(()) => sent += 1,
-                    Err(e) => tracing::warn!(instance = %r.spec.name, %dst, error = %e, "advert not sent"),
+                    Err(e) => {
+                        tracing::warn!(instance = %r.spec.name, %dst, error = %e, "advert not sent")
+                    }
                 },
-                Err(e) => tracing::error!(instance = %r.spec.name, error = %e, "advert cannot be encoded"),
+                Err(e) => {
+                    tracing::error!(instance = %r.spec.name, error = %e, "advert cannot be encoded")
+                }
             }
         }
         self.with_stats(i, |s| s.adverts_sent += sent);
@@ -922,7 +932,10 @@ fn announce_frames(r: &RtInstance) -> Vec<(u32, Vec<u8>)> {
     let mut out = Vec::new();
     for a in &r.addresses {
         match a.addr {
-            IpAddr::V4(v4) => out.push((a.ifindex, crate::net::garp::gratuitous_arp(r.mac, v4).to_vec())),
+            IpAddr::V4(v4) => out.push((
+                a.ifindex,
+                crate::net::garp::gratuitous_arp(r.mac, v4).to_vec(),
+            )),
             IpAddr::V6(v6) => out.push((
                 a.ifindex,
                 crate::net::garp::unsolicited_na_frame(r.mac, v6, false).to_vec(),
@@ -954,7 +967,10 @@ async fn address_worker(
                     }
                 }
             }
-            AddrOp::Announce { frames: list, count } => {
+            AddrOp::Announce {
+                frames: list,
+                count,
+            } => {
                 for _ in 0..count {
                     for (ifindex, frame) in &list {
                         if let Err(e) = frames.send(*ifindex, frame) {

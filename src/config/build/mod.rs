@@ -215,15 +215,18 @@ impl<'a> Cx<'a> {
                     usize::MAX,
                     format!("keyword '{}' recognised but not implemented", node.name()),
                 ),
-                Support::Rejected => self.error(
-                    node,
-                    usize::MAX,
-                    format!(
+                Support::Rejected => {
+                    self.diags.unsupported = true;
+                    self.error(
+                        node,
+                        usize::MAX,
+                        format!(
                         "keyword '{}' recognised but not implemented; ignoring it would change \
                          what goes on the wire or security, so the daemon refuses to start with it",
                         node.name()
                     ),
-                ),
+                    )
+                }
             }
             match kw.kind {
                 Kind::Leaf => {

@@ -1,0 +1,220 @@
+//! The daemon: process setup, pid files, threads, signals.
+//!
+//! Threading model (docs/ARCHITECTURE.md):
+//! - the **VRRP thread** runs the VRRP engine on its own single-threaded tokio
+//!   runtime, with real-time scheduling (SCHED_RR) when the kernel allows it and
+//!   memory locked, so adverts and timers stay on time while anything else
+//!   keeps the CPU busy;
+//! - the **main thread** runs a small runtime for signals and, later, the
+//!   checkers and the IPVS syncer; it never blocks the VRRP thread.
+
+pub mod pidfile;
+pub mod specs;
+
+use crate::cli::Cli;
+use crate::config::{self, LoadOptions};
+use crate::vrrp::engine::{Control, Engine, EngineConfig, SharedStats};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+/// Run the daemon until it is told to stop. Returns the process exit code.
+pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
+    let engine_cfg = match specs::engine_config(&loaded.config) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("configuration cannot run: {e}");
+            return 3;
+        }
+    };
+    if cli.check && !cli.vrrp {
+        tracing::warn!(
+            "-C/--check: the checker and IPVS subsystems are not implemented yet; nothing to run"
+        );
+    }
+    let run_vrrp = !cli.check || cli.vrrp;
+
+    if !cli.dont_fork {
+        // Detach before any thread or runtime exists.
+        if let Err(e) = nix::unistd::daemon(false, false) {
+            tracing::error!(error = %e, "cannot detach");
+            return 1;
+        }
+    }
+
+    let pid_files = pid_files(cli);
+    let mut held = Vec::new();
+    for p in &pid_files {
+        match pidfile::PidFile::create(p) {
+            Ok(f) => held.push(f),
+            Err(e) => {
+                tracing::error!(path = %p.display(), "{e}");
+                return 1;
+            }
+        }
+    }
+
+    let stats: SharedStats = Arc::new(Mutex::new(Vec::new()));
+    let (ctl_tx, ctl_rx) = mpsc::channel::<Control>(64);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let vrrp_thread = if run_vrrp && !engine_cfg.instances.is_empty() {
+        let stats = stats.clone();
+        let cfg = engine_cfg.clone();
+        match std::thread::Builder::new()
+            .name("vrrp".into())
+            .spawn(move || vrrp_thread_main(cfg, stats, ctl_rx, ready_tx))
+        {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the VRRP thread");
+                return 1;
+            }
+        }
+    } else {
+        let _ = ready_tx.send(Ok(()));
+        None
+    };
+    match ready_rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!("VRRP engine cannot start: {e}");
+            return 1;
+        }
+        Err(_) => {
+            tracing::error!("VRRP engine thread died at start");
+            return 1;
+        }
+    }
+    tracing::info!(
+        instances = engine_cfg.instances.len(),
+        "keepalived-rs started"
+    );
+
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the main runtime");
+            return 1;
+        }
+    };
+    let code = rt.block_on(signal_loop(cli, opts, ctl_tx));
+    if let Some(h) = vrrp_thread {
+        let _ = h.join();
+    }
+    drop(held);
+    tracing::info!("keepalived-rs stopped");
+    code
+}
+
+fn pid_files(cli: &Cli) -> Vec<PathBuf> {
+    let mut v = vec![cli
+        .pid
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/run/keepalived-rs.pid"))];
+    if let Some(p) = &cli.vrrp_pid {
+        v.push(p.clone());
+    }
+    if let Some(p) = &cli.checkers_pid {
+        v.push(p.clone());
+    }
+    v
+}
+
+fn vrrp_thread_main(
+    cfg: EngineConfig,
+    stats: SharedStats,
+    ctl: mpsc::Receiver<Control>,
+    ready: std::sync::mpsc::Sender<Result<(), String>>,
+) {
+    realtime::raise();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready.send(Err(e.to_string()));
+            return;
+        }
+    };
+    rt.block_on(async move {
+        match Engine::start(cfg, stats).await {
+            Ok(engine) => {
+                let _ = ready.send(Ok(()));
+                engine.run(ctl).await;
+            }
+            Err(e) => {
+                let _ = ready.send(Err(e.to_string()));
+            }
+        }
+    });
+}
+
+async fn signal_loop(cli: &Cli, opts: LoadOptions, ctl: mpsc::Sender<Control>) -> i32 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut term, mut int, mut hup) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        _ => {
+            tracing::error!("cannot install signal handlers");
+            return 1;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                // Validate-then-swap: read and check the whole new configuration
+                // first; on any error keep running the old one.
+                let loaded = config::load_file(&cli.use_file, &opts);
+                if loaded.diags.cannot_run() || loaded.diags.count(config::diag::Severity::Error) > 0 {
+                    for d in &loaded.diags.items {
+                        tracing::warn!("{d}");
+                    }
+                    tracing::error!("reload: the new configuration has errors; keeping the running one");
+                } else {
+                    tracing::warn!("reload: the configuration is valid, but applying a new configuration \
+                        without a restart is not implemented yet; keeping the running one");
+                }
+            }
+        }
+    }
+    tracing::info!("stopping");
+    let (done_tx, done_rx) = oneshot::channel();
+    if ctl.send(Control::Shutdown(done_tx)).await.is_ok() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), done_rx).await;
+    }
+    0
+}
+
+/// Real-time scheduling for the VRRP thread: best effort, logged.
+mod realtime {
+    pub fn raise() {
+        // Keep our pages in memory so a page fault never delays an advert.
+        if let Err(e) = nix::sys::mman::mlockall(
+            nix::sys::mman::MlockAllFlags::MCL_CURRENT | nix::sys::mman::MlockAllFlags::MCL_FUTURE,
+        ) {
+            tracing::debug!(error = %e, "mlockall not permitted");
+        }
+        let param = libc::sched_param { sched_priority: 10 };
+        #[allow(unsafe_code)]
+        // SAFETY: sched_setscheduler reads `param` only; pid 0 is the calling thread.
+        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_RR, &param) };
+        if rc != 0 {
+            tracing::info!(
+                "VRRP thread runs without real-time priority: {}",
+                std::io::Error::last_os_error()
+            );
+        } else {
+            tracing::debug!("VRRP thread runs with SCHED_RR priority 10");
+        }
+    }
+}
