@@ -6,11 +6,17 @@
 //! These tests need root (CI runs as root).  Without it they fail loudly.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 static NEXT_LAB: AtomicU32 = AtomicU32::new(0);
+
+/// Labs of one test binary run one at a time: timing assertions (wire gaps)
+/// must not compete with another lab for the two CPUs.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 pub fn require_root() {
     assert!(
@@ -73,6 +79,7 @@ impl Host {
 
 /// A bridge (in its own namespace) and hosts attached to it.
 pub struct Lab {
+    _serial: std::sync::MutexGuard<'static, ()>,
     pub id: String,
     switch_ns: String,
     pub hosts: Vec<Host>,
@@ -83,11 +90,13 @@ impl Lab {
     /// x = 11, 12, ... in order.
     pub fn new(names: &[&str]) -> Lab {
         require_root();
+        let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let n = NEXT_LAB.fetch_add(1, Ordering::SeqCst);
         let id = format!("kr{}x{}", std::process::id(), n);
         let subnet = 10 + (std::process::id() + n) % 200;
         let switch_ns = format!("{id}sw");
         let mut lab = Lab {
+            _serial: serial,
             id: id.clone(),
             switch_ns: switch_ns.clone(),
             hosts: Vec::new(),
@@ -183,4 +192,8 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(10));
     }
     cond()
+}
+
+pub fn our_binary() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_keepalived-rs"))
 }

@@ -1,0 +1,112 @@
+//! Two directors and a client on a bridge, each in its own network namespace,
+//! running the real keepalived-rs binary: the VIP lands on the higher priority;
+//! a crash of the master (SIGKILL plus its link down) hands the VIP to the
+//! backup, the client's neighbour entry follows, and the wire gap between the
+//! last master advert and the first backup advert (from a capture on the
+//! client) is 3 × advert + skew, within ±2 ms.
+
+mod lab;
+
+use lab::daemon::{Capture, Daemon, PacketKind};
+use lab::{wait_for, Lab};
+use std::time::Duration;
+
+fn conf(version: u8, advert: &str, prio: u8, vip: &str, extra: &str) -> String {
+    format!(
+        "global_defs {{\n    router_id test\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+         priority {prio}\n    advert_int {advert}\n    version {version}\n{extra}    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
+    )
+}
+
+/// Master_Down_Interval as the RFCs define it for a backup of priority `prio`.
+fn expected_gap(version: u8, advert_s: f64, prio: u8) -> f64 {
+    let skew = f64::from(256 - u32::from(prio)) / 256.0;
+    if version == 2 {
+        3.0 * advert_s + skew
+    } else {
+        3.0 * advert_s + skew * advert_s
+    }
+}
+
+fn failover(version: u8, advert: &str, advert_s: f64) {
+    let lab = Lab::new(&["lb1", "lb2", "cli"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vip = lab.addr(100);
+    let (lb1, lb2, cli) = (lab.host("lb1"), lab.host("lb2"), lab.host("cli"));
+    let mut d1 = Daemon::start(lb1, dir.path(), "lb1", &conf(version, advert, 150, &vip, ""), &[]);
+    let mut d2 = Daemon::start(lb2, dir.path(), "lb2", &conf(version, advert, 100, &vip, ""), &[]);
+    let settle = Duration::from_secs_f64(advert_s * 4.0 + 3.0);
+    assert!(
+        wait_for(settle, || lb1.has_address(&vip)),
+        "VIP never reached the higher priority\nlb1 log:\n{}",
+        d1.log_text()
+    );
+    assert!(!lb2.has_address(&vip), "VIP on both directors");
+    assert!(d1.alive() && d2.alive());
+    // The client talks to the VIP, so it has a neighbour entry for it.
+    let _ = cli.try_sh(&format!("ping -c1 -W1 {vip}"));
+    assert!(cli.sh(&format!("ip neigh show {vip}")).contains(&lb1.mac));
+
+    let pcap = dir.path().join("cli.pcap");
+    let mut cap = Capture::start(cli, &pcap, "ip proto 112 or arp");
+    std::thread::sleep(Duration::from_secs_f64((advert_s * 5.0).max(0.5)));
+    d1.kill9();
+    lab.link_down("lb1");
+    assert!(
+        wait_for(settle, || lb2.has_address(&vip)),
+        "backup never took the VIP\nlb2 log:\n{}",
+        d2.log_text()
+    );
+    // GARPs follow the address by about a millisecond.
+    std::thread::sleep(Duration::from_millis(300));
+    let packets = cap.stop();
+    let neigh = cli.sh(&format!("ip neigh show {vip}"));
+    assert!(neigh.contains(&lb2.mac), "client neighbour entry did not move to lb2: {neigh}");
+
+    let ip1: std::net::IpAddr = lb1.ipv4.parse().expect("ip");
+    let ip2: std::net::IpAddr = lb2.ipv4.parse().expect("ip");
+    let first_backup = packets
+        .iter()
+        .position(|p| matches!(p.kind, PacketKind::Vrrp { src, .. } if src == ip2))
+        .expect("no advert from the backup in the capture");
+    let last_master = packets[..first_backup]
+        .iter()
+        .rev()
+        .find(|p| matches!(p.kind, PacketKind::Vrrp { src, .. } if src == ip1))
+        .expect("no advert from the master before the backup's first");
+    for p in &packets {
+        if let PacketKind::Vrrp { ttl, version: v, vrid, .. } = p.kind {
+            assert_eq!((ttl, v, vrid), (255, version, 51), "{p:?}");
+        }
+    }
+    assert!(
+        packets[first_backup..]
+            .iter()
+            .any(|p| matches!(p.kind, PacketKind::Garp { sender_ip } if sender_ip.to_string() == vip)),
+        "no gratuitous ARP for the VIP after the takeover"
+    );
+    let gap = (packets[first_backup].time - last_master.time).as_secs_f64();
+    let want = expected_gap(version, advert_s, 100);
+    println!("v{version} advert {advert}: wire gap {gap:.6} s, protocol value {want:.6} s");
+    assert!(
+        (gap - want).abs() <= 0.002,
+        "wire gap {gap:.6} s, expected {want:.6} s ± 2 ms"
+    );
+    d2.term();
+}
+
+#[test]
+fn v2_advert_1s_failover() {
+    failover(2, "1", 1.0);
+}
+
+#[test]
+fn v3_advert_100ms_failover() {
+    failover(3, "0.1", 0.1);
+}
+
+#[test]
+fn v3_advert_10ms_failover() {
+    failover(3, "0.01", 0.01);
+}
