@@ -243,13 +243,15 @@ impl<'a> Cx<'a> {
                     if node.block.is_some() {
                         (kw.apply)(target, node, self);
                     } else {
-                        // keepalived: "Missing '{' at beginning of configuration block",
-                        // then it reads what follows as the block's content.
-                        self.error(
-                            node,
-                            usize::MAX,
-                            format!("missing '{{' at beginning of block '{}'", node.name()),
-                        );
+                        // keepalived: "Missing '{' at beginning of configuration block"
+                        // (an error for keyword blocks, only a log line for lists), then
+                        // it reads what follows as the block's content.
+                        let msg = format!("missing '{{' at beginning of block '{}'", node.name());
+                        if kw.kind == Kind::Block {
+                            self.error(node, usize::MAX, msg);
+                        } else {
+                            self.warn(node, usize::MAX, msg);
+                        }
                         let mut synthetic = node.clone();
                         synthetic.block = Some(nodes[i..].to_vec());
                         i = nodes.len();
