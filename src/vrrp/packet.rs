@@ -11,6 +11,9 @@
 //! and the send path is [`Advertisement::encode`] with the [`Checksum`] form chosen by
 //! [`Checksum::for_send`].
 //!
+//! The message types ([`Advertisement`], [`ValidAdvert`], [`DropReason`], [`RxMeta`]) derive
+//! serde so that state-machine inputs and outputs can be recorded and replayed as JSON.
+//!
 //! Formats: RFC 3768 §5 (VRRPv2) and RFC 5798 §5 (VRRPv3). The receive rules, their order and
 //! the checksum variants follow keepalived 2.2.7, our interoperability baseline; see
 //! [`validate`] for the details.

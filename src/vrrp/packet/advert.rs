@@ -31,7 +31,7 @@ use super::{
 ///
 /// The VRRP message does not say which family its addresses are: the receiving socket does.
 /// So decoding needs it from the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Family {
     /// IPv4: 4-byte addresses, VRRPv2 or v3.
     Ipv4,
@@ -58,7 +58,7 @@ impl Family {
 }
 
 /// Protocol version, as configured (`version 2|3`) or as received.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum VrrpVersion {
     /// VRRPv2, RFC 3768: IPv4 only, whole-second interval, optional authentication.
     V2,
@@ -78,7 +78,7 @@ impl VrrpVersion {
 
 /// VRRPv2 Auth Type (RFC 3768 §5.3.6, and RFC 2338 for the deprecated types keepalived still
 /// knows). Unknown values are kept so that a decoded message re-encodes unchanged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum AuthType {
     /// 0: no authentication (the only type RFC 3768 keeps).
     None,
@@ -114,7 +114,7 @@ impl From<AuthType> for u8 {
 
 /// The fields that differ between the two versions. Having them in one enum makes a v3
 /// message with auth data, or a v2 one with a centisecond interval, unrepresentable.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum VersionFields {
     /// VRRPv2.
     V2 {
@@ -139,7 +139,7 @@ pub enum VersionFields {
 /// This is what the state machine consumes (priority, interval, addresses) and what the
 /// sender builds. The checksum is not stored: [`Advertisement::encode`] computes it and
 /// receive validation checks it, since for v3 it depends on the enclosing IP header.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Advertisement {
     /// Virtual Router ID (1..=255 in a valid config; 0 is representable on the wire).
     pub vrid: u8,
@@ -157,7 +157,7 @@ pub struct Advertisement {
 /// (RFC 5798 §5.2.8): for IPv4 keepalived does this by default and sends the v2 form only with
 /// `v3_checksum_as_v2` (for some other vendors' implementations); for IPv6 the kernel fills it
 /// in when the socket has `IPV6_CHECKSUM`, but computing it here is harmless.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Checksum {
     /// Internet checksum over the VRRP message only.
     MessageOnly,
@@ -688,6 +688,14 @@ mod tests {
             a.encode(Checksum::MessageOnly),
             Err(EncodeError::TooManyAddresses(256))
         );
+    }
+
+    #[test]
+    fn serde_roundtrip_for_record_replay() {
+        for a in [v2(150), v3(0)] {
+            let json = serde_json::to_string(&a).unwrap();
+            assert_eq!(serde_json::from_str::<Advertisement>(&json).unwrap(), a);
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::{
 };
 
 /// What the socket layer knows about a received packet besides its bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct RxMeta {
     /// Source address (IPv4 header, or `recvmsg` source for IPv6).
     pub src: IpAddr,
@@ -137,7 +137,7 @@ impl RxParams {
 
 /// Which checksum form a received advert used. Senders may want to answer in kind
 /// (keepalived switches to the old unicast form when it sees it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ChecksumVariant {
     /// The RFC form: message only for v2; pseudo-header with the packet's real source and
     /// destination for v3.
@@ -151,7 +151,7 @@ pub enum ChecksumVariant {
 }
 
 /// An advert that passed every check.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ValidAdvert {
     /// The decoded advert.
     pub advert: Advertisement,
@@ -178,7 +178,9 @@ impl ValidAdvert {
 
 /// Why a received packet was dropped. Each reason has a stable name ([`DropReason::as_str`])
 /// for counters and metrics, matching keepalived's statistics where it has one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, thiserror::Error, serde::Serialize, serde::Deserialize,
+)]
 pub enum DropReason {
     /// Source or destination address family differs from the instance's (a wiring bug:
     /// each socket carries one family).
