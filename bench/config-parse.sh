@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Benchmark: parse and validate a generated configuration (default 2,000
+# virtual servers x 10 real servers with TCP_CHECK, ~156,000 lines), with
+# keepalived-rs -t and Debian's keepalived -t on the same file, same run.
+# Reports min/median/max wall time over RUNS runs and peak RSS.
+# Usage: bench/config-parse.sh [N_VS] [N_RS] [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-2000}; m=${2:-10}; runs=${3:-10}
+cargo build --release --quiet
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 bench/gen-config.py "$n" "$m" > "$work/big.conf"
+lines=$(wc -l < "$work/big.conf")
+echo "config: $n virtual servers x $m real servers, $lines lines"
+
+measure() { # name cmd...
+  local name=$1; shift
+  local times=() rss=0
+  for _ in $(seq "$runs"); do
+    local out
+    out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+    times+=("$(echo "$out" | cut -d' ' -f1)")
+    local r; r=$(echo "$out" | cut -d' ' -f2)
+    [ "$r" -gt "$rss" ] && rss=$r
+  done
+  local sorted; sorted=$(printf '%s\n' "${times[@]}" | sort -n)
+  local min med max
+  min=$(echo "$sorted" | head -1); max=$(echo "$sorted" | tail -1)
+  med=$(echo "$sorted" | sed -n "$(( (runs + 1) / 2 ))p")
+  printf '%-14s wall min/median/max %s / %s / %s s   peak RSS %s KiB\n' "$name" "$min" "$med" "$max" "$rss"
+}
+
+measure keepalived-rs target/release/keepalived-rs -t -f "$work/big.conf"
+if command -v keepalived >/dev/null; then
+  measure keepalived keepalived -t -f "$work/big.conf"
+else
+  echo "keepalived not installed: apt-get install keepalived" >&2
+fi
