@@ -18,10 +18,11 @@ measure() { # name cmd...
   local name=$1; shift
   local times=() rss=0
   for _ in $(seq "$runs"); do
-    local out
-    out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
-    times+=("$(echo "$out" | cut -d' ' -f1)")
-    local r; r=$(echo "$out" | cut -d' ' -f2)
+    local t0 t1 r
+    t0=$(date +%s%N)
+    r=$( { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+    t1=$(date +%s%N)
+    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')")
     [ "$r" -gt "$rss" ] && rss=$r
   done
   local sorted; sorted=$(printf '%s\n' "${times[@]}" | sort -n)
