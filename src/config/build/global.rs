@@ -1411,9 +1411,12 @@ fn lvs_sync_daemon(g: &mut GlobalDefs, n: &Node, cx: &mut Cx) {
             n,
             usize::MAX,
             format!(
-                "lvs_sync_daemon has already been specified as {} {} - ignored",
+                "lvs_sync_daemon has already been specified as {}{} - ignored",
                 old.interface,
-                old.inst.as_deref().unwrap_or("")
+                old.inst
+                    .as_deref()
+                    .map(|i| format!(" {i}"))
+                    .unwrap_or_default()
             ),
         );
         return;
@@ -1890,7 +1893,7 @@ pub fn validate(cfg: &Config, cx: &mut Cx) {
 
     if let Some(d) = &g.lvs_sync_daemon {
         if let Some(inst) = &d.inst {
-            if !instance_names(cfg).iter().any(|n| n == inst) {
+            if instance_names(cfg).is_some_and(|names| !names.contains(inst)) {
                 // keepalived only finds this when the VRRP process starts
                 // (`-t` does not report it), then drops the sync daemon.
                 cx.report_at(
@@ -1910,11 +1913,14 @@ pub fn validate(cfg: &Config, cx: &mut Cx) {
 /// The names of the VRRP instances.  The instance model belongs to the VRRP
 /// side and is read through its serialised form (its `name` field), so this
 /// check does not depend on that struct's layout.
-fn instance_names(cfg: &Config) -> Vec<String> {
+/// None when an instance has no readable name (nothing can be concluded).
+fn instance_names(cfg: &Config) -> Option<Vec<String>> {
     cfg.vrrp_instance
         .iter()
-        .filter_map(|i| serde_json::to_value(i).ok())
-        .filter_map(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+        .map(|i| {
+            let v = serde_json::to_value(i).ok()?;
+            v.get("name")?.as_str().map(str::to_owned)
+        })
         .collect()
 }
 
@@ -1975,4 +1981,708 @@ fn check_invariants(g: &GlobalDefs, cx: &mut Cx) {
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::config::diag::Diagnostic;
+    use crate::config::model::{LvsTimeouts, RxBufsPolicy};
+    use crate::config::{load_str, LoadOptions, Loaded};
+
+    fn opts() -> LoadOptions {
+        let mut o = LoadOptions::default();
+        o.preprocess.allow_includes = false;
+        o.build.check_host = false;
+        o
+    }
+
+    fn load(text: &str) -> Loaded {
+        load_str("t.conf", text, &opts())
+    }
+
+    fn msgs(l: &Loaded) -> Vec<String> {
+        l.diags.items.iter().map(Diagnostic::to_string).collect()
+    }
+
+    /// The one diagnostic at `loc` (file:line:col).
+    fn at<'a>(l: &'a Loaded, loc: &str) -> &'a Diagnostic {
+        let found: Vec<&Diagnostic> = l
+            .diags
+            .items
+            .iter()
+            .filter(|d| d.location.as_ref().is_some_and(|x| x.to_string() == loc))
+            .filter(|d| !d.message.contains("recognised but not implemented"))
+            .collect();
+        assert_eq!(found.len(), 1, "at {loc}: {:?}", msgs(l));
+        found[0]
+    }
+
+    /// A configuration setting most global_defs keywords (and the top-level
+    /// process options) to values other than their defaults.
+    const MOST: &str = r#"net_namespace blue
+net_namespace_ipvs
+namespace_with_ipsets
+instance inst1
+child_wait_time 7
+global_defs {
+  process_names
+  process_name kad
+  checker_process_name chk
+  router_id LVS_DEVEL
+  notification_email_from ka@example.com
+  smtp_server 192.0.2.25 2525
+  smtp_helo_name helo.example.com
+  smtp_connect_timeout 12
+  notification_email {
+    a@example.com
+    b@example.com c@example.com
+  }
+  smtp_alert off
+  smtp_alert_vrrp
+  smtp_alert_checker yes
+  no_email_faults
+  checker_log_all_failures
+  no_checker_emails on
+  script_user nobody nogroup
+  enable_script_security
+  startup_script "/usr/local/bin/start 'a b'" root root
+  startup_script_timeout 30
+  shutdown_script /usr/local/bin/stop
+  shutdown_script_timeout 40
+  notify_fifo /run/ka.fifo nobody
+  notify_fifo_script /usr/local/bin/fifo
+  vrrp_notify_fifo /run/vrrp.fifo
+  vrrp_notify_fifo_script /usr/local/bin/vfifo nobody
+  lvs_notify_fifo /run/lvs.fifo
+  lvs_notify_fifo_script /usr/local/bin/lfifo
+  vrrp_notify_priority_changes
+  fifo_write_vrrp_states_on_reload
+  rs_init_notifies
+  vrrp_version 3
+  vrrp_mcast_group4 224.0.0.19
+  vrrp_mcast_group6 ff02::13
+  vrrp_garp_master_delay 10
+  vrrp_garp_master_repeat 3
+  vrrp_garp_master_refresh 60
+  vrrp_garp_master_refresh_repeat 2
+  vrrp_garp_lower_prio_delay 4
+  vrrp_garp_lower_prio_repeat 6
+  vrrp_garp_interval 0.001
+  vrrp_gna_interval 0.000002
+  vrrp_garp_extra_if all 120
+  vrrp_down_timer_adverts 4
+  vrrp_lower_prio_no_advert
+  vrrp_higher_prio_send_advert true
+  vrrp_check_unicast_src
+  vrrp_skip_check_adv_addr
+  vrrp_strict
+  vrrp_startup_delay 5.5
+  log_unknown_vrids
+  dynamic_interfaces allow_if_changes
+  default_interface eth0
+  vmac_prefix vm
+  vmac_addr_prefix va
+  nftables ka_table
+  nftables_priority -5
+  nftables_ifindex
+  nftables_ipvs
+  nftables_ipvs_priority 3
+  nftables_ipvs_start_fwmark 2000
+  nftables_counters
+  lvs_timeouts tcp 7200 tcpfin 120 udp 300
+  lvs_flush
+  lvs_flush_onstop VS
+  lvs_sync_daemon eth1 inst VI_1 id 9 maxlen 1400 port 8848 ttl 2 group 224.0.0.81
+  vrrp_priority -10
+  vrrp_no_swap
+  vrrp_rt_priority 50
+  vrrp_cpu_affinity 0 1
+  vrrp_rlimit_rttime 10000
+  checker_priority 5
+  checker_rlimit_rttime 1
+  bfd_rt_priority 20
+  max_auto_priority 40
+  min_auto_priority_delay 500000
+  vrrp_netlink_cmd_rcv_bufs 1048576
+  vrrp_netlink_cmd_rcv_bufs_force
+  vrrp_netlink_monitor_rcv_bufs 2097152
+  vrrp_netlink_monitor_rcv_bufs_force yes
+  process_monitor_rcv_bufs 4096
+  process_monitor_rcv_bufs_force
+  lvs_netlink_cmd_rcv_bufs 8192
+  lvs_netlink_cmd_rcv_bufs_force
+  lvs_netlink_monitor_rcv_bufs 16384
+  lvs_netlink_monitor_rcv_bufs_force
+  vrrp_rx_bufs_policy MTU
+  vrrp_rx_bufs_multiplier 4
+  snmp_socket tcp:localhost:705
+  enable_traps
+  enable_snmp_keepalived
+  enable_snmp_rfc
+  enable_snmp_checker
+  enable_dbus
+  dbus_service_name org.keepalived.Vrrp1
+  umask 027
+  random_seed 42
+  reload_check_config /tmp/check.log
+  reload_time_file /tmp/reload.time
+  reload_repeat
+  reload_file
+  include_check read +match -brace_match
+  config_save_dir /tmp/
+  tmp_config_directory /tmp/ka
+  data_use_instance
+}
+"#;
+
+    #[test]
+    fn most_keywords_parse_into_the_model() {
+        let l = load(MOST);
+        let unexpected: Vec<String> = msgs(&l)
+            .into_iter()
+            .filter(|m| !m.contains("recognised but not implemented"))
+            // There is no vrrp_instance VI_1 here.
+            .filter(|m| !m.contains("unable to find vrrp instance VI_1"))
+            .collect();
+        assert_eq!(unexpected, Vec::<String>::new());
+        let g = &l.config.global_defs;
+        assert_eq!(g.net_namespace.as_deref(), Some("blue"));
+        assert_eq!(g.net_namespace_ipvs.as_deref(), Some(""));
+        assert!(g.namespace_with_ipsets && g.use_pid_dir);
+        assert_eq!(g.instance.as_deref(), Some("inst1"));
+        assert_eq!(g.child_wait_time, Some(7));
+        assert_eq!(g.vrrp_process_name.as_deref(), Some("keepalived_vrrp"));
+        assert_eq!(g.checker_process_name.as_deref(), Some("chk"));
+        assert_eq!(g.bfd_process_name.as_deref(), Some("keepalived_bfd"));
+        assert_eq!(g.router_id.as_deref(), Some("LVS_DEVEL"));
+        assert_eq!(
+            g.smtp_server,
+            Some(SmtpServer {
+                host: "192.0.2.25".into(),
+                port: 2525
+            })
+        );
+        assert_eq!(g.smtp_connect_timeout, 12);
+        assert_eq!(
+            g.notification_email,
+            ["a@example.com", "b@example.com", "c@example.com"]
+        );
+        assert_eq!(
+            (g.smtp_alert, g.smtp_alert_vrrp, g.smtp_alert_checker),
+            (Some(false), Some(true), Some(true))
+        );
+        assert_eq!(
+            g.script_user,
+            Some(ScriptUser {
+                user: "nobody".into(),
+                group: Some("nogroup".into())
+            })
+        );
+        assert!(g.enable_script_security);
+        assert_eq!(
+            g.startup_script,
+            Some(GlobalScript {
+                script: "/usr/local/bin/start 'a b'".into(),
+                user: Some(ScriptUser {
+                    user: "root".into(),
+                    group: Some("root".into())
+                })
+            })
+        );
+        assert_eq!(
+            (g.startup_script_timeout, g.shutdown_script_timeout),
+            (30, 40)
+        );
+        assert_eq!(
+            g.notify_fifo,
+            Some(NotifyFifo {
+                name: "/run/ka.fifo".into(),
+                user: Some(ScriptUser {
+                    user: "nobody".into(),
+                    group: None
+                })
+            })
+        );
+        assert_eq!(
+            g.vrrp_notify_fifo_script
+                .as_ref()
+                .map(|s| s.script.as_str()),
+            Some("/usr/local/bin/vfifo")
+        );
+        assert_eq!(g.vrrp_version, 3);
+        assert_eq!(g.vrrp_mcast_group4.to_string(), "224.0.0.19");
+        assert_eq!(g.vrrp_mcast_group6.to_string(), "ff02::13");
+        assert_eq!(
+            (
+                g.vrrp_garp_master_delay,
+                g.vrrp_garp_master_repeat,
+                g.vrrp_garp_master_refresh,
+                g.vrrp_garp_master_refresh_repeat
+            ),
+            (10, 3, 60, 2)
+        );
+        assert_eq!(g.vrrp_garp_interval, Some(Timer::from_millis(1)));
+        assert_eq!(g.vrrp_gna_interval, Some(Timer::from_micros(2)));
+        assert_eq!(
+            g.vrrp_garp_extra_if,
+            Some(GarpExtraIf {
+                interval: 120,
+                all: true
+            })
+        );
+        assert_eq!(g.vrrp_startup_delay, Some(Timer::from_millis(5500)));
+        assert!(g.dynamic_interfaces && g.dynamic_interfaces_allow_if_changes);
+        assert_eq!(g.nftables.as_deref(), Some("ka_table"));
+        assert_eq!(g.nftables_priority, -5);
+        assert_eq!(g.nftables_ipvs.as_deref(), Some("keepalived_ipvs"));
+        assert_eq!(
+            (g.nftables_ipvs_priority, g.nftables_ipvs_start_fwmark),
+            (3, 2000)
+        );
+        assert_eq!(
+            g.lvs_timeouts,
+            LvsTimeouts {
+                tcp: Some(7200),
+                tcpfin: Some(120),
+                udp: Some(300)
+            }
+        );
+        assert_eq!(g.lvs_flush_on_stop, Some(LvsFlushOnStop::Vs));
+        assert_eq!(
+            g.lvs_sync_daemon,
+            Some(LvsSyncDaemon {
+                interface: "eth1".into(),
+                inst: Some("VI_1".into()),
+                id: Some(9),
+                maxlen: Some(1400),
+                port: Some(8848),
+                ttl: Some(2),
+                group: Some("224.0.0.81".parse().unwrap()),
+            })
+        );
+        assert_eq!(
+            g.vrrp_process,
+            ProcessScheduling {
+                priority: Some(-10),
+                no_swap: true,
+                rt_priority: Some(50),
+                cpu_affinity: vec![0, 1],
+                rlimit_rttime: Some(10000),
+            }
+        );
+        assert_eq!(g.checker_process.rlimit_rttime, Some(2));
+        assert_eq!(g.bfd_process.rt_priority, Some(20));
+        assert_eq!(g.max_auto_priority, Some(40));
+        assert_eq!(g.min_auto_priority_delay, 500_000);
+        assert_eq!(g.vrrp_netlink_monitor_rcv_bufs, Some(2_097_152));
+        assert!(g.lvs_netlink_monitor_rcv_bufs_force);
+        assert_eq!(
+            g.vrrp_rx_bufs_policy,
+            RxBufsPolicy {
+                mtu: true,
+                advert: false,
+                size: None
+            }
+        );
+        assert!(g.enable_snmp_vrrp && g.enable_snmp_rfcv2 && g.enable_snmp_rfcv3);
+        assert_eq!(g.umask, Some(0o027));
+        assert_eq!(g.reload_file.as_deref(), Some(""));
+        assert_eq!(
+            g.include_check.as_deref(),
+            Some(&["read".to_owned(), "+match".into(), "-brace_match".into()][..])
+        );
+        assert_eq!(g.config_save_dir.as_deref(), Some("/tmp"));
+    }
+
+    #[test]
+    fn toml_round_trip_is_lossless() {
+        let l = load(MOST);
+        let text = crate::config::to_toml(&l.config).unwrap();
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back, l.config, "{text}");
+        // And every optional part set, including the ones MOST leaves alone.
+        let mut g = l.config.global_defs.clone();
+        g.vrrp_iptables = Some(vec![]);
+        g.vrrp_rx_bufs_policy.size = Some(1);
+        g.linkbeat_use_polling = true;
+        g.lvs_sync_daemon = Some(LvsSyncDaemon {
+            interface: "eth1".into(),
+            group: Some("ff02::81".parse().unwrap()),
+            ..Default::default()
+        });
+        let cfg = Config {
+            global_defs: g,
+            ..Default::default()
+        };
+        let text = crate::config::to_toml(&cfg).unwrap();
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back, cfg, "{text}");
+    }
+
+    #[test]
+    fn defaults_are_keepalived_defaults() {
+        let g = GlobalDefs::default();
+        assert_eq!(g.vrrp_mcast_group4.to_string(), "224.0.0.18");
+        assert_eq!(g.vrrp_mcast_group6.to_string(), "ff02::12");
+        assert_eq!(
+            (
+                g.vrrp_version,
+                g.vrrp_garp_master_delay,
+                g.vrrp_garp_master_repeat,
+                g.vrrp_garp_master_refresh,
+                g.vrrp_garp_master_refresh_repeat,
+                g.vrrp_down_timer_adverts,
+            ),
+            (2, 5, 5, 0, 1, 3)
+        );
+        assert_eq!(g.smtp_connect_timeout, 30);
+        assert_eq!(g.nftables_priority, -1);
+        assert_eq!(g.vrrp_rx_bufs_multiplier, 3);
+        // An empty global_defs changes nothing and says nothing.
+        let l = load("global_defs {\n}\n");
+        assert_eq!(l.config.global_defs, g);
+        assert!(l.diags.items.is_empty(), "{:?}", msgs(&l));
+    }
+
+    #[test]
+    fn a_missing_argument_keepalived_reads_anyway_is_fatal() {
+        // keepalived 2.2.7 exits (code 2) on these; others just report.
+        let l = load(
+            "global_defs {\n vrrp_version\n router_id\n lvs_sync_daemon eth0 inst\n}\nchild_wait_time\n",
+        );
+        let d = at(&l, "t.conf:2:2");
+        assert_eq!(d.severity, Severity::Fatal);
+        assert!(
+            d.message.contains("missing parameter after 'vrrp_version'"),
+            "{}",
+            d.message
+        );
+        assert_eq!(at(&l, "t.conf:3:2").severity, Severity::Error);
+        assert_eq!(
+            at(&l, "t.conf:3:2").message,
+            "router_id name missing - ignored"
+        );
+        let d = at(&l, "t.conf:4:2");
+        assert_eq!(d.severity, Severity::Fatal);
+        assert!(
+            d.message
+                .contains("missing parameter after 'inst' (word 4)"),
+            "{}",
+            d.message
+        );
+        assert_eq!(at(&l, "t.conf:6:1").severity, Severity::Fatal);
+        assert_eq!(l.config.global_defs.lvs_sync_daemon, None);
+    }
+
+    #[test]
+    fn bad_values_are_reported_and_keepalived_fallbacks_applied() {
+        let l = load(concat!(
+            "global_defs {\n",
+            " vrrp_version 4\n",
+            " vrrp_garp_master_repeat 0\n",
+            " vrrp_mcast_group4 ff02::12\n",
+            " vrrp_mcast_group6 ff05::12\n",
+            " vrrp_down_timer_adverts 101\n",
+            " smtp_alert On\n",
+            " vrrp_garp_master_refresh x\n",
+            " process_name a_very_long_process_name\n",
+            " vrrp_garp_interval 0.0000015\n",
+            " vrrp_rt_priority 200\n",
+            " vrrp_priority 30\n",
+            " vrrp_vmac_garp_intvl 5\n",
+            "}\n"
+        ));
+        let g = &l.config.global_defs;
+        assert_eq!(
+            at(&l, "t.conf:2:15").message,
+            "VRRP version '4' must be either 2 or 3 - ignored"
+        );
+        assert_eq!(g.vrrp_version, 2);
+        assert_eq!(at(&l, "t.conf:3:26").severity, Severity::Error);
+        assert_eq!(g.vrrp_garp_master_repeat, 1);
+        assert!(at(&l, "t.conf:4:20").message.contains("is not IPv4"));
+        assert_eq!(
+            g.vrrp_mcast_group4,
+            crate::config::model::DEFAULT_MCAST_GROUP4
+        );
+        // keepalived's CONFIG_WARNING fails -t, and the address is used.
+        assert_eq!(at(&l, "t.conf:5:20").severity, Severity::Error);
+        assert_eq!(g.vrrp_mcast_group6.to_string(), "ff05::12");
+        assert!(at(&l, "t.conf:6:26")
+            .message
+            .contains("outside range [1, 100]"));
+        assert_eq!(g.vrrp_down_timer_adverts, 3);
+        // check_true_false is case-sensitive.
+        assert!(at(&l, "t.conf:7:13")
+            .message
+            .starts_with("invalid value 'On'"));
+        assert_eq!(g.smtp_alert, None);
+        assert_eq!(g.vrrp_garp_master_refresh, 0);
+        assert_eq!(g.process_name.as_deref(), Some("a_very_long_pro"));
+        // Too many decimals: reported, rounded, used.
+        assert!(at(&l, "t.conf:10:21")
+            .message
+            .contains("too many decimal places"));
+        assert_eq!(g.vrrp_garp_interval, Some(Timer::from_micros(2)));
+        assert!(at(&l, "t.conf:11:19")
+            .message
+            .contains("greater than maximum 99"));
+        assert_eq!(g.vrrp_process.rt_priority, Some(99));
+        // Out of [-20, 19]: keepalived sets 0.
+        assert_eq!(g.vrrp_process.priority, Some(0));
+        assert!(at(&l, "t.conf:13:2").message.contains("deprecated"));
+        assert_eq!(
+            g.vrrp_garp_extra_if,
+            Some(GarpExtraIf {
+                interval: 5,
+                all: false
+            })
+        );
+    }
+
+    #[test]
+    fn vrrp_min_garp_only_changes_what_is_still_default() {
+        let l = load(
+            "global_defs {\n vrrp_garp_master_repeat 3\n vrrp_min_garp\n vrrp_garp_master_delay 2\n}\n",
+        );
+        let g = &l.config.global_defs;
+        assert!(g.vrrp_min_garp);
+        assert_eq!(
+            (
+                g.vrrp_garp_master_repeat,
+                g.vrrp_garp_master_refresh_repeat,
+                g.vrrp_garp_master_delay
+            ),
+            (3, 0, 2)
+        );
+        let l = load("global_defs {\n vrrp_min_garp off\n}\n");
+        assert_eq!(l.config.global_defs, GlobalDefs::default());
+    }
+
+    #[test]
+    fn lvs_sync_daemon_forms() {
+        let l = load("global_defs {\n lvs_sync_daemon eth0 VI_1 7 foo\n}\n");
+        let d = l.config.global_defs.lvs_sync_daemon.clone().unwrap();
+        assert_eq!((d.inst.as_deref(), d.id), (Some("VI_1"), Some(7)));
+        assert!(at(&l, "t.conf:2:28")
+            .message
+            .contains("please use keyword \"id\""));
+        assert!(at(&l, "t.conf:2:30").message.contains("unknown option foo"));
+        let l = load(
+            "global_defs {\n lvs_sync_daemon eth0 group 10.0.0.1 port 0 ttl\n lvs_sync_daemon eth1\n}\n",
+        );
+        let d = l.config.global_defs.lvs_sync_daemon.clone().unwrap();
+        assert_eq!(
+            d,
+            LvsSyncDaemon {
+                interface: "eth0".into(),
+                ..Default::default()
+            }
+        );
+        assert!(at(&l, "t.conf:2:29").message.contains("is not multicast"));
+        assert!(at(&l, "t.conf:2:43")
+            .message
+            .contains("outside range [1, 65535]"));
+        assert!(at(&l, "t.conf:2:45")
+            .message
+            .contains("no value specified for lvs_sync_daemon ttl"));
+        assert!(at(&l, "t.conf:3:2")
+            .message
+            .contains("already been specified as eth0"));
+        let l = load("global_defs {\n lvs_sync_daemon eth0_is_a_long_name inst VI_1\n}\n");
+        assert!(at(&l, "t.conf:2:18").message.contains("too long"));
+        assert_eq!(l.config.global_defs.lvs_sync_daemon, None);
+    }
+
+    #[test]
+    fn umask_forms() {
+        for (text, bits) in [
+            ("022", Some(0o022)),
+            ("0x12", Some(0o022)),
+            ("18", Some(0o022)),
+            ("IWGRP|IWOTH", Some(0o022)),
+            ("IWGRP |IWOTH", Some(0o022)),
+            ("0777", Some(0o777)),
+            ("01000", None),
+            ("IWGRP|", None),
+            ("IWGRPIWOTH", None),
+            ("IWXYZ", None),
+            ("022 x", None),
+        ] {
+            let l = load(&format!("global_defs {{\n umask {text}\n}}\n"));
+            assert_eq!(l.config.global_defs.umask, bits, "{text}: {:?}", msgs(&l));
+            assert_eq!(
+                l.diags.count(Severity::Error),
+                usize::from(bits.is_none()),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn rx_bufs_policy_conflicts() {
+        let l = load("global_defs {\n vrrp_rx_bufs_policy MTU ADVERT\n}\n");
+        let p = &l.config.global_defs.vrrp_rx_bufs_policy;
+        assert!(p.mtu && !p.advert && p.size.is_none());
+        assert!(at(&l, "t.conf:2:2").message.contains("ignoring ADVERT"));
+        // The size is read from the first argument (keepalived's quirk).
+        let l = load("global_defs {\n vrrp_rx_bufs_policy 4096\n}\n");
+        assert_eq!(l.config.global_defs.vrrp_rx_bufs_policy.size, Some(4096));
+        let l = load("global_defs {\n vrrp_rx_bufs_policy MTU 4096\n}\n");
+        assert!(at(&l, "t.conf:2:26")
+            .message
+            .contains("invalid vrrp_rx_bufs_policy 4096"));
+    }
+
+    #[test]
+    fn notification_email_blocks() {
+        let l = load(
+            "global_defs {\n notification_email {\n }\n notification_email x {\n a@b\n }\n}\n",
+        );
+        let empty: Vec<&Diagnostic> = l
+            .diags
+            .items
+            .iter()
+            .filter(|d| d.message == "empty notification_email block")
+            .collect();
+        assert_eq!(empty.len(), 1, "{:?}", msgs(&l));
+        assert_eq!(empty[0].severity, Severity::Error);
+        assert!(at(&l, "t.conf:4:21").message.contains("extra parameters x"));
+        assert_eq!(l.config.global_defs.notification_email, ["a@b"]);
+    }
+
+    #[test]
+    fn top_level_options() {
+        let l = load(
+            "net_namespace a\nnet_namespace b\ninstance\nnet_namespace_ipvs x\nnet_namespace_ipvs y\nuse_pid_dir\n",
+        );
+        let g = &l.config.global_defs;
+        assert_eq!(g.net_namespace.as_deref(), Some("a"));
+        assert!(at(&l, "t.conf:2:15")
+            .message
+            .contains("duplicate net_namespace definition b"));
+        assert_eq!(
+            at(&l, "t.conf:3:1").message,
+            "instance name missing - ignored"
+        );
+        assert_eq!(g.net_namespace_ipvs.as_deref(), Some("x"));
+        assert!(at(&l, "t.conf:5:20").message.contains("duplicate"));
+        assert!(g.use_pid_dir);
+    }
+
+    #[test]
+    fn ipsets_are_unknown_as_in_debians_keepalived() {
+        // Debian's keepalived 2.2.7 has no ipset support: vrrp_ipsets is unknown there.
+        let l = load("global_defs {\n vrrp_ipsets a\n}\n");
+        assert!(at(&l, "t.conf:2:2")
+            .message
+            .starts_with("unknown keyword 'vrrp_ipsets'"));
+    }
+
+    #[test]
+    fn every_keepalived_global_defs_keyword_is_known() {
+        // install_keyword() calls under global_defs in keepalived 2.2.7's
+        // global_parser.c, less vrrp_ipsets (not built by Debian).
+        const KEEPALIVED: &str = "process_names process_name vrrp_process_name \
+            checker_process_name lvs_process_name bfd_process_name router_id \
+            notification_email_from smtp_server smtp_helo_name smtp_connect_timeout \
+            notification_email smtp_alert startup_script startup_script_timeout \
+            shutdown_script shutdown_script_timeout max_auto_priority \
+            min_auto_priority_delay smtp_alert_vrrp smtp_alert_checker \
+            checker_log_all_failures dynamic_interfaces no_email_faults \
+            default_interface disable_local_igmp lvs_timeouts lvs_flush \
+            lvs_flush_on_stop lvs_flush_onstop lvs_sync_daemon vrrp_mcast_group4 \
+            vrrp_mcast_group6 vrrp_garp_master_delay vrrp_garp_master_repeat \
+            vrrp_garp_master_refresh vrrp_garp_master_refresh_repeat \
+            vrrp_garp_lower_prio_delay vrrp_garp_lower_prio_repeat \
+            vrrp_down_timer_adverts vrrp_garp_interval vrrp_gna_interval \
+            vrrp_min_garp vrrp_garp_extra_if vrrp_vmac_garp_intvl \
+            vrrp_lower_prio_no_advert vrrp_higher_prio_send_advert vrrp_version \
+            vrrp_iptables nftables nftables_priority nftables_ifindex nftables_ipvs \
+            nftables_ipvs_priority nftables_ipvs_start_fwmark nftables_counters \
+            vrrp_check_unicast_src vrrp_skip_check_adv_addr vrrp_strict vrrp_priority \
+            vrrp_no_swap vrrp_rt_priority vrrp_cpu_affinity vrrp_rlimit_rttime \
+            vrrp_rlimit_rtime notify_fifo notify_fifo_script vrrp_notify_fifo \
+            vrrp_notify_fifo_script vrrp_notify_priority_changes \
+            fifo_write_vrrp_states_on_reload lvs_notify_fifo lvs_notify_fifo_script \
+            checker_priority checker_no_swap checker_rt_priority checker_cpu_affinity \
+            checker_rlimit_rttime checker_rlimit_rtime bfd_priority bfd_no_swap \
+            bfd_rt_priority bfd_cpu_affinity bfd_rlimit_rttime bfd_rlimit_rtime \
+            snmp_socket enable_traps enable_snmp_vrrp enable_snmp_keepalived \
+            enable_snmp_rfc enable_snmp_rfcv2 enable_snmp_rfcv3 enable_snmp_checker \
+            enable_dbus dbus_service_name script_user enable_script_security \
+            vrrp_netlink_cmd_rcv_bufs vrrp_netlink_cmd_rcv_bufs_force \
+            vrrp_netlink_monitor_rcv_bufs vrrp_netlink_monitor_rcv_bufs_force \
+            process_monitor_rcv_bufs process_monitor_rcv_bufs_force \
+            lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force \
+            lvs_netlink_monitor_rcv_bufs lvs_netlink_monitor_rcv_bufs_force \
+            rs_init_notifies no_checker_emails vrrp_rx_bufs_policy \
+            vrrp_rx_bufs_multiplier vrrp_startup_delay log_unknown_vrids vmac_prefix \
+            vmac_addr_prefix umask random_seed reload_check_config reload_time_file \
+            reload_repeat reload_file include_check config_save_dir \
+            tmp_config_directory data_use_instance";
+        let mut ours = Vec::new();
+        keywords(&mut ours);
+        let names: Vec<&str> = ours.iter().map(|k| k.name).collect();
+        let theirs: Vec<&str> = KEEPALIVED.split_whitespace().collect();
+        for k in &theirs {
+            assert!(names.contains(k), "missing {k}");
+        }
+        for k in &names {
+            assert!(theirs.contains(k), "extra {k}");
+        }
+        assert_eq!(names.len(), theirs.len(), "duplicates");
+        assert!(ours.iter().all(|k| k.context == "global_defs"));
+    }
+
+    #[test]
+    fn validate_checks_users_and_the_sync_daemon_instance() {
+        let mut o = opts();
+        o.build.check_host = true;
+        let l = load_str(
+            "t.conf",
+            "global_defs {\n script_user no_such_user_here\n lvs_sync_daemon eth0 inst VI_9\n}\n",
+            &o,
+        );
+        let here: Vec<&Diagnostic> = l
+            .diags
+            .items
+            .iter()
+            .filter(|d| {
+                d.location
+                    .as_ref()
+                    .is_some_and(|x| x.to_string() == "t.conf:2:2")
+            })
+            .collect();
+        assert_eq!(here.len(), 2, "{:?}", msgs(&l));
+        assert_eq!(here[0].severity, Severity::Warning);
+        assert_eq!(
+            here[0].message,
+            "script user 'no_such_user_here' does not exist"
+        );
+        assert_eq!(here[1].severity, Severity::Error);
+        // keepalived -t does not report an unknown sync daemon instance.
+        let d = at(&l, "t.conf:3:2");
+        assert_eq!(d.severity, Severity::Warning);
+        assert!(d.message.contains("unable to find vrrp instance VI_9"));
+    }
+
+    #[test]
+    fn toml_values_keepalived_conf_cannot_produce_are_rejected() {
+        let mut cfg = Config::default();
+        cfg.global_defs.vrrp_version = 4;
+        cfg.global_defs.vrrp_mcast_group4 = "10.0.0.1".parse().unwrap();
+        let mut diags = crate::config::diag::Diagnostics::new();
+        let mut cx = Cx::new(
+            &mut diags,
+            crate::config::build::BuildOptions { check_host: false },
+        );
+        validate(&cfg, &mut cx);
+        let m: Vec<String> = diags.items.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            m,
+            [
+                "error: 'vrrp_version': VRRP version 4 must be either 2 or 3",
+                "error: 'vrrp_mcast_group4': 10.0.0.1 is not an IPv4 multicast address",
+            ]
+        );
+    }
+}
