@@ -527,4 +527,392 @@ fn check_path_security(path: &Path, security: bool) -> PathSecurity {
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::config::build::BuildOptions;
+    use crate::config::diag::{Diagnostics, Location};
+    use std::os::unix::fs::{chown, symlink};
+
+    /// A root-owned 0755 directory under /tmp (itself root-owned and sticky),
+    /// so that only what a test changes makes a path insecure.
+    fn root_dir() -> tempfile::TempDir {
+        let d = tempfile::Builder::new()
+            .prefix("ka-scripts")
+            .tempdir_in("/tmp")
+            .unwrap();
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        d
+    }
+
+    fn script(dir: &Path, name: &str, mode: u32) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p
+    }
+
+    fn examine(p: &Path, security: bool) -> ScriptFile {
+        examine_script(p.to_str().unwrap(), 0, 0, security, "/bin:/usr/bin")
+    }
+
+    #[test]
+    fn a_root_owned_script_is_secure() {
+        let d = root_dir();
+        let p = script(d.path(), "ok.sh", 0o755);
+        let f = examine(&p, true);
+        assert!(
+            f.is_script && f.executable && !f.insecure && !f.inhibit,
+            "{f:?}"
+        );
+        assert_eq!(f.path.as_deref(), Some(p.as_path()));
+        assert!(f.notes.is_empty(), "{:?}", f.notes);
+    }
+
+    #[test]
+    fn a_world_writable_script_is_insecure() {
+        let d = root_dir();
+        let p = script(d.path(), "ww.sh", 0o757);
+        let f = examine(&p, true);
+        assert!(f.insecure && f.inhibit, "{f:?}");
+        assert_eq!(
+            f.notes,
+            [format!(
+                "unsafe permissions found for script '{0}': {0} is writable by everyone (mode 0757) - disabling",
+                p.display()
+            )]
+        );
+        // Without script security it still runs, but counts as insecure.
+        let f = examine(&p, false);
+        assert!(f.insecure && !f.inhibit && f.executable, "{f:?}");
+        assert!(!f.notes[0].ends_with("disabling"));
+    }
+
+    #[test]
+    fn a_script_owned_by_another_user_is_insecure() {
+        let d = root_dir();
+        let p = script(d.path(), "theirs.sh", 0o755);
+        chown(&p, Some(1000), None).unwrap();
+        let f = examine(&p, true);
+        assert!(f.inhibit);
+        assert!(
+            f.notes[0].ends_with(&format!(
+                "{} is owned by uid 1000, not root - disabling",
+                p.display()
+            )),
+            "{:?}",
+            f.notes
+        );
+    }
+
+    #[test]
+    fn a_directory_above_the_script_is_checked() {
+        let d = root_dir();
+        let sub = d.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o775)).unwrap();
+        let p = script(&sub, "s.sh", 0o755);
+        // Group-writable by root's group: fine.
+        assert!(!examine(&p, true).insecure);
+        // Group-writable by another group: insecure, and the directory is named.
+        chown(&sub, None, Some(1000)).unwrap();
+        let f = examine(&p, true);
+        assert!(f.inhibit);
+        assert!(
+            f.notes[0].contains(&format!(
+                "{} is writable by group 1000 (mode 0775)",
+                sub.display()
+            )),
+            "{:?}",
+            f.notes
+        );
+        // Owned by another user: insecure even without write permission.
+        chown(&sub, Some(1000), Some(0)).unwrap();
+        std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let f = examine(&p, true);
+        assert!(f.notes[0].contains(&format!("{} is owned by uid 1000", sub.display())));
+        // World-writable with the sticky bit, like /tmp: fine.
+        chown(&sub, Some(0), Some(0)).unwrap();
+        std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(!examine(&p, true).insecure);
+    }
+
+    #[test]
+    fn missing_and_non_executable_scripts_are_disabled() {
+        let d = root_dir();
+        let f = examine(&d.path().join("nope.sh"), true);
+        assert!(f.not_found && !f.is_script, "{f:?}");
+        assert!(f.notes[0].contains("cannot be accessed"), "{:?}", f.notes);
+        let p = script(d.path(), "noexec.sh", 0o644);
+        let f = examine(&p, true);
+        assert!(f.is_script && !f.executable && !f.not_found, "{f:?}");
+        assert_eq!(
+            f.notes,
+            [format!(
+                "script '{}' is not executable for uid:gid 0:0 - disabling",
+                p.display()
+            )]
+        );
+        // A non-root user needs the x bit of its class.
+        let p = script(d.path(), "owner_only.sh", 0o744);
+        assert!(examine_script(p.to_str().unwrap(), 0, 0, true, "").executable);
+        assert!(!examine_script(p.to_str().unwrap(), 65534, 65534, true, "").executable);
+    }
+
+    #[test]
+    fn a_bare_name_is_searched_in_path() {
+        let d = root_dir();
+        let p = script(d.path(), "mycheck", 0o755);
+        let path_env = format!("/nonexistent:{}", d.path().display());
+        let f = examine_script("mycheck", 0, 0, true, &path_env);
+        assert_eq!(f.path.as_deref(), Some(p.as_path()));
+        assert!(f.executable && !f.insecure);
+        assert!(
+            f.notes[0].contains("resolved by path search"),
+            "{:?}",
+            f.notes
+        );
+        let f = examine_script("nosuchcheck", 0, 0, true, &path_env);
+        assert!(f.not_found);
+        assert_eq!(
+            f.notes,
+            ["cannot find script nosuchcheck in path - disabling"]
+        );
+        script(d.path(), "plainfile", 0o644);
+        let f = examine_script("plainfile", 0, 0, true, &path_env);
+        assert_eq!(
+            f.notes,
+            ["permissions failure for script plainfile in path - disabling"]
+        );
+    }
+
+    #[test]
+    fn a_link_keeps_its_name_and_both_paths_are_checked() {
+        let d = root_dir();
+        let real = script(d.path(), "real-3.11", 0o755);
+        let link = d.path().join("real");
+        symlink(&real, &link).unwrap();
+        let f = examine(&link, true);
+        assert_eq!(f.path.as_deref(), Some(link.as_path()));
+        assert!(f.executable && !f.insecure, "{f:?}");
+        // The target is checked too.
+        chown(&real, Some(1000), None).unwrap();
+        let f = examine(&link, true);
+        assert!(f.inhibit, "{f:?}");
+        assert!(
+            f.notes[0].contains("real-3.11 is owned by uid 1000"),
+            "{:?}",
+            f.notes
+        );
+    }
+
+    fn global(security: bool) -> GlobalDefs {
+        GlobalDefs {
+            enable_script_security: security,
+            script_user: Some(ScriptUser {
+                user: "root".into(),
+                group: None,
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// Run check_script with host checks and a remembered location.
+    fn run(
+        g: &GlobalDefs,
+        command: &str,
+        user: Option<&ScriptUser>,
+        use_: ScriptUse,
+        check_host: bool,
+    ) -> (bool, Diagnostics) {
+        let mut diags = Diagnostics::new();
+        let ok = {
+            let mut cx = Cx::new(&mut diags, BuildOptions { check_host });
+            cx.spans.insert(
+                "vrrp_script.chk".into(),
+                Location::new("t.conf".into(), 5, 3),
+            );
+            check_script(&mut cx, g, "vrrp_script.chk", "script", command, user, use_)
+        };
+        (ok, diags)
+    }
+
+    fn text(d: &Diagnostics) -> Vec<String> {
+        d.items.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn track_scripts_not_found_or_insecure_are_configuration_errors() {
+        let d = root_dir();
+        let missing = d.path().join("missing.sh");
+        let (ok, diags) = run(
+            &global(true),
+            &format!("{} arg", missing.display()),
+            None,
+            ScriptUse::TrackScript,
+            true,
+        );
+        assert!(!ok);
+        assert_eq!(diags.count(Severity::Error), 1);
+        assert_eq!(
+            text(&diags).last().unwrap(),
+            "t.conf:5:3: error: 'script': disabling track script chk since not found/accessible"
+        );
+        let p = script(d.path(), "ww.sh", 0o777);
+        let (ok, diags) = run(
+            &global(true),
+            p.to_str().unwrap(),
+            None,
+            ScriptUse::TrackScript,
+            true,
+        );
+        assert!(!ok);
+        assert_eq!(
+            text(&diags).last().unwrap(),
+            "t.conf:5:3: error: 'script': disabling track script chk due to insecure"
+        );
+        // A notify script is only logged and dropped.
+        let (ok, diags) = run(
+            &global(true),
+            p.to_str().unwrap(),
+            None,
+            ScriptUse::Notify,
+            true,
+        );
+        assert!(!ok);
+        assert_eq!(diags.count(Severity::Error), 0, "{:?}", text(&diags));
+        assert!(!diags.script_security_violation);
+    }
+
+    #[test]
+    fn scripts_without_script_security_are_a_security_violation() {
+        let d = root_dir();
+        let p = script(d.path(), "ok.sh", 0o755);
+        let (ok, diags) = run(
+            &global(false),
+            p.to_str().unwrap(),
+            None,
+            ScriptUse::TrackScript,
+            true,
+        );
+        assert!(ok);
+        assert!(diags.script_security_violation);
+        assert_eq!(
+            text(&diags),
+            ["t.conf:5:3: warning: 'script': SECURITY VIOLATION - scripts are being executed but script_security not enabled."]
+        );
+        // A script that is not there does not count (keepalived counts found scripts).
+        let (_, diags) = run(
+            &global(false),
+            "/nonexistent/x.sh",
+            None,
+            ScriptUse::TrackScript,
+            true,
+        );
+        assert!(!diags.script_security_violation);
+        // Without host checks every script counts, except a file-open test.
+        let (ok, diags) = run(&global(false), "/x.sh", None, ScriptUse::Notify, false);
+        assert!(ok && diags.script_security_violation);
+        let (ok, diags) = run(
+            &global(false),
+            "</dev/tcp/1.2.3.4/80",
+            None,
+            ScriptUse::TrackScript,
+            false,
+        );
+        assert!(ok && !diags.script_security_violation);
+        let (_, diags) = run(&global(true), "/x.sh", None, ScriptUse::Notify, false);
+        assert!(!diags.script_security_violation && diags.items.is_empty());
+    }
+
+    #[test]
+    fn users_that_do_not_exist_disable_the_script() {
+        let d = root_dir();
+        let p = script(d.path(), "ok.sh", 0o755);
+        let ghost = ScriptUser {
+            user: "no_such_user_here".into(),
+            group: None,
+        };
+        let (ok, diags) = run(
+            &global(true),
+            p.to_str().unwrap(),
+            Some(&ghost),
+            ScriptUse::TrackScript,
+            true,
+        );
+        assert!(!ok);
+        assert_eq!(
+            text(&diags),
+            [
+                "t.conf:5:3: warning: 'script': script user 'no_such_user_here' does not exist"
+                    .to_owned(),
+                format!(
+                    "t.conf:5:3: error: 'script': unable to set uid/gid for script {} - removing",
+                    p.display()
+                ),
+            ]
+        );
+        let bad_group = ScriptUser {
+            user: "root".into(),
+            group: Some("no_such_group_here".into()),
+        };
+        let (ok, diags) = run(
+            &global(true),
+            p.to_str().unwrap(),
+            Some(&bad_group),
+            ScriptUse::Notify,
+            true,
+        );
+        assert!(!ok);
+        assert_eq!(diags.count(Severity::Error), 0);
+        assert!(text(&diags)[0].contains("script group 'no_such_group_here' does not exist"));
+        // A bad global script_user makes every script relying on it fail.
+        let mut g = global(true);
+        g.script_user = Some(ghost);
+        let (ok, diags) = run(&g, p.to_str().unwrap(), None, ScriptUse::TrackScript, true);
+        assert!(!ok);
+        assert_eq!(
+            text(&diags),
+            ["t.conf:5:3: error: 'script': unable to set default user for vrrp script chk - removing"]
+        );
+    }
+
+    #[test]
+    fn the_default_user_needs_keepalived_script_under_script_security() {
+        if lookup_user(DEFAULT_SCRIPT_USER, None).is_ok() {
+            return; // this host has the user: nothing to test
+        }
+        let d = root_dir();
+        let p = script(d.path(), "ok.sh", 0o755);
+        let mut g = global(true);
+        g.script_user = None;
+        let mut diags = Diagnostics::new();
+        {
+            let mut cx = Cx::new(&mut diags, BuildOptions { check_host: true });
+            for _ in 0..2 {
+                assert!(!check_script(
+                    &mut cx,
+                    &g,
+                    "vrrp_script.chk",
+                    "script",
+                    p.to_str().unwrap(),
+                    None,
+                    ScriptUse::TrackScript,
+                ));
+            }
+        }
+        let m: Vec<&str> = diags.items.iter().map(|x| x.message.as_str()).collect();
+        // Reported once, then each script is removed.
+        assert_eq!(
+            m,
+            [
+                "unable to set default user keepalived_script for script (it does not exist; set script_user)",
+                "unable to set default user for vrrp script chk - removing",
+                "unable to set default user for vrrp script chk - removing",
+            ]
+        );
+        // Without script security the default is root, silently.
+        g.enable_script_security = false;
+        let (ok, diags) = run(&g, p.to_str().unwrap(), None, ScriptUse::TrackScript, true);
+        assert!(ok && diags.script_security_violation);
+    }
+}
