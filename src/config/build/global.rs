@@ -28,6 +28,7 @@ pub const SPAN_SCRIPT_USER: &str = "global_defs.script_user";
 pub const SPAN_STARTUP_SCRIPT: &str = "global_defs.startup_script";
 pub const SPAN_SHUTDOWN_SCRIPT: &str = "global_defs.shutdown_script";
 pub const SPAN_LVS_SYNC_DAEMON: &str = "global_defs.lvs_sync_daemon";
+pub const SPAN_NET_NAMESPACE: &str = "net_namespace";
 
 /// Linux's SCHED_RR priority range (what keepalived gets from
 /// `sched_get_priority_min/max`).
@@ -459,7 +460,15 @@ fn sched_rlimit(cx: &mut Cx, p: &mut ProcessScheduling, n: &Node, process: &str)
     match cx.uint(n, 0, 1, u32::MAX as u64) {
         // keepalived halves the limit for the soft limit, so 1 becomes 2.
         Some(v) => p.rlimit_rttime = Some((v as u32).max(2)),
-        None => cx.error(n, 0, format!("invalid {process} real-time limit - ignored")),
+        None => {
+            // keepalived stores 0 (no limit) when the value is invalid.
+            cx.error(
+                n,
+                0,
+                format!("invalid {process} real-time limit - set to 0"),
+            );
+            p.rlimit_rttime = Some(0);
+        }
     }
 }
 
@@ -1742,6 +1751,7 @@ pub fn apply_top_net_namespace(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         );
         return;
     }
+    cx.remember(SPAN_NET_NAMESPACE.to_owned(), node);
     g.net_namespace = Some(name.to_owned());
     g.use_pid_dir = true;
 }
@@ -1816,6 +1826,23 @@ pub fn validate(cfg: &Config, cx: &mut Cx) {
     check_invariants(g, cx);
 
     if cx.opts.check_host {
+        if let Some(ns) = &g.net_namespace {
+            let path = std::path::Path::new("/run/netns").join(ns);
+            if !path.exists() {
+                // keepalived cannot enter it and stops right after reading
+                // global_defs; its `-t` then exits 0 whatever it reported.
+                cx.report_at(
+                    Severity::Warning,
+                    SPAN_NET_NAMESPACE,
+                    "net_namespace",
+                    format!(
+                        "network namespace {ns} does not exist ({}): keepalived would stop \
+                         after reading global_defs (and its -t would exit 0)",
+                        path.display()
+                    ),
+                );
+            }
+        }
         if let Some(su) = &g.script_user {
             if let Err(why) = script_user_exists(su) {
                 cx.report_at(Severity::Warning, SPAN_SCRIPT_USER, "script_user", why);

@@ -268,7 +268,9 @@ pub struct GlobalDefs {
     /// depends on `instance` and `use_pid_dir`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reload_file: Option<String>,
-    /// `include_check [+|-]TYPE ...`, the words as written (bare: empty list).
+    /// `include_check [+|-]TYPE ...`, the valid words as written; an empty
+    /// list (bare keyword) means all four checks (read, match,
+    /// wildcard_match, brace_match).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub include_check: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
