@@ -11,7 +11,9 @@
 //!   its `CONFIG_WARNING` and `CONFIG_DEPRECATED` classes, makes `-t` exit 5,
 //!   so it is an [`Severity::Error`] here;
 //! - what keepalived only logs is a [`Severity::Warning`].
-use super::scripts::{check_script, script_user_exists, ScriptUse};
+use super::scripts::{
+    check_script, check_script_user, default_script_user, script_user_exists, ScriptUse,
+};
 use super::{collect, Cx, Keyword, KeywordInfo, Kind::*, Support::*};
 use crate::config::ast::{split_command, Node};
 use crate::config::diag::Severity;
@@ -1859,18 +1861,21 @@ pub fn validate(cfg: &Config, cx: &mut Cx) {
             ("vrrp_notify_fifo", &g.vrrp_notify_fifo),
             ("lvs_notify_fifo", &g.lvs_notify_fifo),
         ] {
-            let Some(NotifyFifo {
-                name,
-                user: Some(user),
-            }) = fifo
-            else {
+            let Some(NotifyFifo { name, user }) = fifo else {
                 continue;
             };
-            if let Err(why) = script_user_exists(user) {
-                // keepalived only logs this, and does not create the FIFO.
+            let key = format!("global_defs.{kw}");
+            // keepalived only logs these, and then does not create the FIFO.
+            let why = match user {
+                Some(user) => script_user_exists(user).err(),
+                None => default_script_user(cx, g, &key, kw)
+                    .is_none()
+                    .then(|| "no default script user".to_owned()),
+            };
+            if let Some(why) = why {
                 cx.report_at(
                     Severity::Warning,
-                    &format!("global_defs.{kw}"),
+                    &key,
                     kw,
                     format!("{why}: invalid user/group for {kw} {name} - ignored"),
                 );
@@ -1904,9 +1909,22 @@ pub fn validate(cfg: &Config, cx: &mut Cx) {
         ),
         ("lvs_notify_fifo_script", &g.lvs_notify_fifo_script, has_lvs),
     ] {
-        if let (Some(s), true) = (script, used) {
-            let key = format!("global_defs.{kw}");
+        let Some(s) = script else {
+            continue;
+        };
+        let key = format!("global_defs.{kw}");
+        if used {
             check_script(
+                cx,
+                g,
+                &key,
+                kw,
+                &s.script,
+                s.user.as_ref(),
+                ScriptUse::Notify,
+            );
+        } else {
+            check_script_user(
                 cx,
                 g,
                 &key,
@@ -2690,6 +2708,76 @@ global_defs {
         let d = at(&l, "t.conf:3:2");
         assert_eq!(d.severity, Severity::Warning);
         assert!(d.message.contains("unable to find vrrp instance VI_9"));
+    }
+
+    fn load_on_host(text: &str) -> Loaded {
+        let mut o = opts();
+        o.build.check_host = true;
+        load_str("t.conf", text, &o)
+    }
+
+    #[test]
+    fn startup_and_shutdown_scripts_are_checked_on_the_host() {
+        // /usr/bin/true is root-owned under root-owned directories.
+        let l = load_on_host("global_defs {\n startup_script /usr/bin/true\n}\n");
+        assert!(l.diags.script_security_violation);
+        assert_eq!(
+            msgs(&l),
+            [
+                "t.conf:2:2: warning: 'startup_script': SECURITY VIOLATION - scripts are being \
+              executed but script_security not enabled."
+            ]
+        );
+        // With script security and root as the script user: nothing to say.
+        let l = load_on_host(
+            "global_defs {\n enable_script_security\n script_user root\n shutdown_script \"/usr/bin/true x\"\n}\n",
+        );
+        assert!(!l.diags.script_security_violation);
+        assert!(l.diags.items.is_empty(), "{:?}", msgs(&l));
+        // A missing file is logged, not a configuration error (it is no track script).
+        let l = load_on_host(
+            "global_defs {\n enable_script_security\n script_user root\n startup_script /nonexistent/s.sh\n}\n",
+        );
+        assert_eq!(l.diags.count(Severity::Error), 0, "{:?}", msgs(&l));
+        assert_eq!(at(&l, "t.conf:4:2").severity, Severity::Warning);
+    }
+
+    #[test]
+    fn notify_fifo_users_are_checked_on_the_host() {
+        let l = load_on_host(
+            "global_defs {\n script_user root\n notify_fifo /tmp/f no_such_user_here\n vrrp_notify_fifo_script /usr/bin/true no_such_user_here\n}\n",
+        );
+        let d = at(&l, "t.conf:3:2");
+        assert_eq!(d.severity, Severity::Warning);
+        assert_eq!(
+            d.message,
+            "script user 'no_such_user_here' does not exist: invalid user/group for notify_fifo /tmp/f - ignored"
+        );
+        // The script is not used (no vrrp_instance) but its user is resolved
+        // while reading, as keepalived does: logged only.
+        let here: Vec<&Diagnostic> = l
+            .diags
+            .items
+            .iter()
+            .filter(|d| {
+                d.location
+                    .as_ref()
+                    .is_some_and(|x| x.to_string() == "t.conf:4:2")
+            })
+            .collect();
+        assert_eq!(here.len(), 2, "{:?}", msgs(&l));
+        assert!(here.iter().all(|d| d.severity == Severity::Warning));
+        assert!(!l.diags.script_security_violation);
+    }
+
+    #[test]
+    fn a_namespace_that_does_not_exist_is_reported() {
+        let l = load_on_host("net_namespace no_such_netns_here\n");
+        let d = at(&l, "t.conf:1:1");
+        assert_eq!(d.severity, Severity::Warning);
+        assert!(d
+            .message
+            .starts_with("network namespace no_such_netns_here does not exist"));
     }
 
     #[test]

@@ -76,8 +76,11 @@ pub enum ScriptUse {
 /// see the module documentation).
 ///
 /// Callers call this only for scripts keepalived checks: the VRRP process
-/// checks its scripts only when there is at least one vrrp_instance, the
-/// checker process only when there is at least one virtual_server.
+/// checks its scripts only when there is at least one vrrp_instance (and, in
+/// `-t`, only when every interface it names exists), the checker process
+/// only when there is at least one virtual_server.  For the other scripts
+/// call [`check_script_user`], which gives the diagnostics keepalived gives
+/// while reading the configuration.
 pub fn check_script(
     cx: &mut Cx,
     global: &GlobalDefs,
@@ -208,6 +211,60 @@ fn lookup_user(user: &str, group: Option<&str>) -> Result<(u32, u32), String> {
     Ok((pw.uid.as_raw(), gid))
 }
 
+/// The default script user's uid/gid (rule 1 without a user of the
+/// script's own): the global `script_user`, else `keepalived_script`, else
+/// root unless script security is on.  None when there is none; the one
+/// configuration error keepalived gives for that ("Unable to set default
+/// user keepalived_script for script") is reported once per load, at the
+/// first thing that needed it.  Without host checks: root.
+pub fn default_script_user(
+    cx: &mut Cx,
+    global: &GlobalDefs,
+    span_key: &str,
+    keyword: &str,
+) -> Option<(u32, u32)> {
+    if !cx.opts.check_host {
+        return Some((0, 0));
+    }
+    match &global.script_user {
+        // A failing global script_user is reported where it is configured.
+        Some(su) => script_user_exists(su).ok(),
+        None => match lookup_user(DEFAULT_SCRIPT_USER, None) {
+            Ok(ids) => Some(ids),
+            Err(_) if !global.enable_script_security => Some((0, 0)),
+            Err(_) => {
+                let msg = format!(
+                    "unable to set default user {DEFAULT_SCRIPT_USER} for script (it does not \
+                     exist; set script_user)"
+                );
+                if !cx.diags.items.iter().any(|d| d.message == msg) {
+                    cx.report_at(Severity::Error, span_key, keyword, msg);
+                }
+                None
+            }
+        },
+    }
+}
+
+/// Rule 1 alone: whether the user a script runs as can be determined, with
+/// keepalived's diagnostics when not (see [`check_script`] for `use_`).
+/// keepalived resolves script users while reading the configuration, so this
+/// applies to every configured script, even one whose process will not check
+/// its file (a vrrp_script when there is no vrrp_instance, a notify FIFO
+/// script nobody reads).  Only with host checks; true without.
+pub fn check_script_user(
+    cx: &mut Cx,
+    global: &GlobalDefs,
+    span_key: &str,
+    keyword: &str,
+    command: &str,
+    user: Option<&ScriptUser>,
+    use_: ScriptUse,
+) -> bool {
+    !cx.opts.check_host
+        || script_uid_gid(cx, global, span_key, keyword, command, user, use_).is_some()
+}
+
 /// The uid/gid a script runs as (rule 1), reporting as keepalived does when
 /// it cannot be determined.
 fn script_uid_gid(
@@ -246,24 +303,7 @@ fn script_uid_gid(
             }
         };
     }
-    let default = match &global.script_user {
-        // A failing global script_user was reported where it is configured.
-        Some(su) => script_user_exists(su).ok(),
-        None => match lookup_user(DEFAULT_SCRIPT_USER, None) {
-            Ok(ids) => Some(ids),
-            Err(_) if !global.enable_script_security => Some((0, 0)),
-            Err(_) => {
-                let msg = format!(
-                    "unable to set default user {DEFAULT_SCRIPT_USER} for script (it does not \
-                     exist; set script_user)"
-                );
-                if !cx.diags.items.iter().any(|d| d.message == msg) {
-                    cx.report_at(Severity::Error, span_key, keyword, msg);
-                }
-                None
-            }
-        },
-    };
+    let default = default_script_user(cx, global, span_key, keyword);
     if default.is_none() {
         let (severity, msg) = match use_ {
             ScriptUse::TrackScript => (
