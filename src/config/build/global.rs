@@ -2388,6 +2388,15 @@ global_defs {
     }
 
     #[test]
+    fn router_id_defaults_to_the_host_name() {
+        let mut g = GlobalDefs::default();
+        let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
+        assert_eq!(g.effective_router_id(), host);
+        g.router_id = Some("LVS_1".into());
+        assert_eq!(g.effective_router_id(), "LVS_1");
+    }
+
+    #[test]
     fn a_missing_argument_keepalived_reads_anyway_is_fatal() {
         // keepalived 2.2.7 exits (code 2) on these; others just report.
         let l = load(

@@ -399,6 +399,23 @@ impl Default for GlobalDefs {
     }
 }
 
+impl GlobalDefs {
+    /// The router id in use: `router_id`, else (as keepalived) the host's
+    /// name.  keepalived takes the canonical DNS name of the node name and
+    /// "[unknown]" when that lookup fails; this uses the node name itself,
+    /// which is what that lookup gives for a name without a domain.
+    pub fn effective_router_id(&self) -> String {
+        if let Some(id) = &self.router_id {
+            return id.clone();
+        }
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "[unknown]".to_owned())
+    }
+}
+
 /// A command configured in global_defs (`startup_script`, `shutdown_script`,
 /// `*notify_fifo_script`): `COMMAND [USER [GROUP]]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
