@@ -2387,6 +2387,74 @@ global_defs {
         assert!(l.diags.items.is_empty(), "{:?}", msgs(&l));
     }
 
+    proptest::proptest! {
+        /// Any global_defs keyword with any mix of odd arguments: no panic,
+        /// and the model still round-trips through TOML.
+        #[test]
+        fn odd_arguments_never_panic(
+            picks in proptest::collection::vec(
+                (0usize..200, proptest::collection::vec(0usize..ODD.len(), 0..5)),
+                1..6,
+            )
+        ) {
+            let mut table = Vec::new();
+            keywords(&mut table);
+            let mut text = String::from("global_defs {\n");
+            for (k, args) in &picks {
+                text.push_str(table[k % table.len()].name);
+                for a in args {
+                    text.push(' ');
+                    text.push_str(ODD[*a]);
+                }
+                text.push('\n');
+            }
+            text.push_str("}\n");
+            let l = load(&text);
+            let toml = crate::config::to_toml(&l.config).unwrap();
+            let back: Config = toml::from_str(&toml).unwrap();
+            proptest::prop_assert_eq!(back, l.config);
+        }
+    }
+
+    const ODD: &[&str] = &[
+        "0",
+        "1",
+        "-1",
+        "x",
+        "99999999999999999999",
+        "4294967296",
+        "1.0000005",
+        ".5",
+        "all",
+        "inst",
+        "id",
+        "group",
+        "port",
+        "ttl",
+        "maxlen",
+        "VS",
+        "MTU",
+        "ADVERT",
+        "ff02::1",
+        "224.0.0.1",
+        "10.0.0.1",
+        "on",
+        "off",
+        "\"a b\"",
+        "'q",
+        "IWGRP|IWOTH",
+        "|",
+        "tcp",
+        "udp",
+        "allow_if_changes",
+        "root",
+        "éèà",
+        "+read",
+        "-match",
+        "/tmp/",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    ];
+
     #[test]
     fn router_id_defaults_to_the_host_name() {
         let mut g = GlobalDefs::default();
