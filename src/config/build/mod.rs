@@ -326,6 +326,12 @@ pub fn root_table() -> &'static [Keyword<Config>] {
             Full,
             global::apply_top_child_wait_time,
         ),
+        Keyword::new(
+            "linkbeat_use_polling",
+            Leaf,
+            NotImplemented,
+            global::apply_top_linkbeat_use_polling,
+        ),
     ];
     TABLE
 }
