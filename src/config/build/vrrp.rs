@@ -74,8 +74,11 @@ fn notify_script(n: &Node, cx: &mut Cx) -> Option<NotifyScript> {
             return None;
         }
     };
-    let Some(command) = words.first() else {
-        line.warn(cx, 0, "Unable to parse notify script - ignoring");
+    // keepalived reads word 1 to say it cannot parse the script: with no
+    // word at all that is its fatal "missing parameter".
+    line.slot(cx, 1)?;
+    let Some(command) = words.first().filter(|c| !c.is_empty()) else {
+        line.warn(cx, 1, "Unable to parse notify script - ignoring");
         return None;
     };
     let user = words.get(1).map(|u| ScriptUser {

@@ -615,8 +615,6 @@ pub(crate) struct BfdBuild {
     bfd: BfdInstance,
     /// Set when a malformed neighbour address made keepalived drop the instance.
     dropped: bool,
-    /// keepalived words its messages after the spelling used.
-    neighbour_spelling: bool,
 }
 
 pub fn apply_bfd_instance(cfg: &mut Config, node: &Node, cx: &mut Cx) {
@@ -652,17 +650,14 @@ pub fn apply_bfd_instance(cfg: &mut Config, node: &Node, cx: &mut Cx) {
             ..Default::default()
         },
         dropped: false,
-        neighbour_spelling: false,
     };
     cx.apply_block(&mut b, "bfd_instance", node.children(), BFD_INSTANCE);
     if b.dropped {
         return;
     }
-    let nb = if b.neighbour_spelling {
-        "neighbour"
-    } else {
-        "neighbor"
-    };
+    // keepalived 2.2.7 means to say "neighbour" after `neighbour_ip` but
+    // tests the wrong word, so it always says "neighbor".
+    let nb = "neighbor";
     let bfd = &mut b.bfd;
     let Some(nbr) = bfd.neighbor_ip else {
         line.error(
@@ -879,18 +874,11 @@ fn bfd_neighbor(b: &mut BfdBuild, n: &Node, cx: &mut Cx) {
     if b.dropped {
         return;
     }
-    if n.name() == "neighbour_ip" {
-        b.neighbour_spelling = true;
-    }
     match bfd_addr(n, cx) {
         Ok(a) => b.bfd.neighbor_ip = a.or(b.bfd.neighbor_ip),
         Err(()) => {
             let line = Line::of(n);
-            let nb = if b.neighbour_spelling {
-                "neighbour"
-            } else {
-                "neighbor"
-            };
+            let nb = "neighbor";
             line.error(
                 cx,
                 1,

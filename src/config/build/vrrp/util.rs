@@ -365,7 +365,9 @@ mod tests {
         let (v, m) = read_decimal("0", 10_000, 255_000_000, 6, true);
         assert_eq!(v, None);
         assert_eq!(m, vec!["number '0' outside range [0.010000, 255.000000]"]);
-        assert_eq!(read_decimal("x", 0, 10, 6, true).0, None);
+        assert_eq!(read_decimal("x", 0, 10, 6, false).0, None);
+        // Outside -t keepalived uses what strtoull made of it.
+        assert_eq!(read_decimal("x", 0, 10, 6, true).0, Some(0));
     }
 
     #[test]
