@@ -147,7 +147,10 @@ fn read_timer(cx: &mut Cx, n: &Node, i: usize, min: Timer, max: Timer) -> Result
     if s.starts_with('-') {
         return Err(format!("negative number '{s}'"));
     }
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    // strtoull skips blanks and a '+'.
+    let t = s.trim_start_matches([' ', '\t']);
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
     if (int.is_empty() && frac.is_empty())
         || !int.bytes().all(|b| b.is_ascii_digit())
         || !frac.bytes().all(|b| b.is_ascii_digit())
@@ -793,7 +796,16 @@ pub fn apply_virtual_server(cfg: &mut Config, node: &Node, cx: &mut Cx) {
                 return;
             };
             match read_unsigned(s, 0, u64::from(u32::MAX)) {
-                Ok(v) => vs.fwmark = Some(v as u32),
+                Ok(v) => {
+                    if v == 0 {
+                        cx.warn(
+                            node,
+                            1,
+                            "fwmark 0 is no mark: keepalived 2.2.7 handles this as an address service without an address",
+                        );
+                    }
+                    vs.fwmark = Some(v as u32);
+                }
                 Err(e) => {
                     cx.error(node, 1, format!("virtual server fwmark '{s}' must be in [0, {}]: {e} - ignoring the virtual server", u32::MAX));
                     return;
@@ -1815,6 +1827,25 @@ fn apply_url(c: &mut ChkBuild<HttpCheck>, node: &Node, cx: &mut Cx) {
     c.url.push(url);
 }
 
+/// keepalived's digest reading: each pair of characters, last pair first,
+/// through strtoul base 16, which must use both characters (so a blank or a
+/// sign may stand before a single digit).  Err: offset of the bad pair.
+fn decode_digest(d: &str) -> Result<[u8; 16], usize> {
+    let b = d.as_bytes();
+    let mut out = [0u8; 16];
+    for i in (0..16).rev() {
+        let (c0, c1) = (b[2 * i], b[2 * i + 1]);
+        let digit = |c: u8| (c as char).to_digit(16).map(|v| v as u8);
+        out[i] = match (c0, digit(c0), digit(c1)) {
+            (_, Some(hi), Some(lo)) => hi << 4 | lo,
+            (b' ' | b'\t' | b'+', None, Some(lo)) => lo,
+            (b'-', None, Some(lo)) => lo.wrapping_neg(),
+            _ => return Err(2 * i),
+        };
+    }
+    Ok(out)
+}
+
 /// keepalived's regex_offset_handler: exactly one decimal value; otherwise a
 /// logged remark and 0.
 fn regex_offset(cx: &mut Cx, n: &Node, which: &str) -> u64 {
@@ -1862,19 +1893,20 @@ static URL: &[Keyword<UrlBuild>] = &[
             );
             return;
         }
-        if let Some(i) = d.bytes().position(|c| !c.is_ascii_hexdigit()) {
-            let pair = i / 2 * 2;
-            cx.error(
+        match decode_digest(d) {
+            Ok(bytes) => {
+                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                b.url().digest = Some(hex);
+            }
+            Err(pair) => cx.error(
                 n,
                 0,
                 format!(
                     "Unable to interpret hex digit in '{d}' at offset {pair}/{} - ignoring",
                     pair + 1
                 ),
-            );
-            return;
+            ),
         }
-        b.url().digest = Some(d.to_ascii_lowercase());
     }),
     Keyword::new("status_code", Leaf, Full, |b, n, cx| {
         for (i, w) in n.args.iter().enumerate() {
@@ -1900,7 +1932,8 @@ static URL: &[Keyword<UrlBuild>] = &[
                 usize::MAX,
                 "regex missing or too many fields - ignored (quote the pattern)",
             ),
-            Err(e) => cx.error(n, 0, format!("{e} - regex ignored")),
+            // keepalived 2.2.7 crashes here (it uses the failed re-split).
+            Err(e) => cx.fatal(n, 0, format!("{e} - keepalived 2.2.7 crashes on this")),
         }
     }),
     Keyword::new("regex_no_match", Leaf, Full, |b, n, cx| {
@@ -1962,7 +1995,8 @@ static MISC_CHECK: &[Keyword<ChkBuild<MiscCheck>>] = checker_keywords!(timing Mi
         let words = match split_command(&n.raw_args) {
             Ok(w) => w,
             Err(e) => {
-                cx.error(n, 0, format!("{e} - misc_path ignored"));
+                // keepalived 2.2.7 crashes here (it uses the failed re-split).
+                cx.fatal(n, 0, format!("{e} - keepalived 2.2.7 crashes on this"));
                 return;
             }
         };
@@ -2101,16 +2135,7 @@ fn apply_smtp_check(r: &mut RsBuild, node: &Node, cx: &mut Cx) {
             "The SMTP_CHECK host block is deprecated. Please define additional checkers.",
         );
     }
-    let conn = c.connection();
-    let own_connection = conn.connect_ip.is_some()
-        || conn.connect_port.is_some()
-        || conn.bindto.is_some()
-        || conn.bind_port.is_some()
-        || conn.bind_if.is_some()
-        || conn.fwmark.is_some()
-        || conn.connect_timeout.is_some()
-        || c.host.is_empty();
-    if own_connection && conn_problem(cx, node, &r.rs, &conn) {
+    if c.uses_own_connection() && conn_problem(cx, node, &r.rs, &c.connection()) {
         return;
     }
     r.checkers.push(Checker::Smtp(c.c));
@@ -2552,7 +2577,7 @@ fn validate_virtual_server(
                 ),
             );
         }
-        if !persistent && group.is_none() && vs.fwmark.is_none() && vs.port.unwrap_or(0) == 0 {
+        if !persistent && group.is_none() && vs.mark().is_none() && vs.port.unwrap_or(0) == 0 {
             err(
                 cx,
                 key,
@@ -2665,7 +2690,7 @@ fn validate_virtual_server(
     // Quorum and hysteresis.
     let total = vs.total_weight();
     let quorum = vs.effective_quorum();
-    if u64::from(vs.quorum) > total {
+    if vs.quorum > total {
         err(
             cx,
             &format!("{key}.quorum"),
@@ -2766,14 +2791,23 @@ fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &str) 
     for (k, c) in rs.checkers.iter().enumerate() {
         let ckey = format!("{rkey}.checkers[{k}]");
         let kw = c.keyword();
-        if let Some(conn) = c.connection() {
+        let own_connection = match c {
+            Checker::Smtp(s) => {
+                let host_default = RealServer::new(rs.address, None);
+                for h in &s.host {
+                    if let Some(msg) = h.connection().problem(&host_default) {
+                        let msg = format!("{msg} - ignoring the host");
+                        cx.report_at(Severity::Error, &ckey, kw, msg);
+                    }
+                }
+                s.uses_own_connection()
+            }
+            _ => true,
+        };
+        if let Some(conn) = c.connection().filter(|_| own_connection) {
             if let Some(msg) = conn.problem(rs) {
-                cx.report_at(
-                    Severity::Error,
-                    &ckey,
-                    kw,
-                    format!("{msg} - ignoring the checker"),
-                );
+                let msg = format!("{msg} - ignoring the checker");
+                cx.report_at(Severity::Error, &ckey, kw, msg);
             }
         }
         match c {
@@ -2919,7 +2953,7 @@ fn validate_ports(
             continue;
         }
         let p = rs.port.unwrap_or(0);
-        if vs.fwmark.is_some() {
+        if vs.mark().is_some() {
             if p != 0 {
                 let k = at(cx, rs_key(rs));
                 cx.report_at(
@@ -2948,7 +2982,7 @@ fn validate_ports(
     if let (Some(s), Some(false)) = (&vs.sorry_server, sorry_nat) {
         let p = s.port.unwrap_or(0);
         let k = at(cx, sorry_key);
-        if vs.fwmark.is_some() {
+        if vs.mark().is_some() {
             if p != 0 {
                 cx.report_at(
                     Severity::Error,
@@ -3730,6 +3764,112 @@ mod tests {
             (Some(ip("fe80::3")), Some(4000), Some(8080), Some(7))
         );
         assert_eq!(t.connect_timeout, Some(Timer::from_millis(250)));
+    }
+
+    #[test]
+    fn number_reading_follows_strtoul_quirks() {
+        // strtoul takes blanks and a sign before a digit: "+1" is a hex pair.
+        let l = load(&GOOD.replace(
+            "TCP_CHECK {\n  }\n",
+            "HTTP_GET {\n   url {\n    path /\n    digest +123456789abcdef0123456789abcdef\n   }\n  }\n",
+        ));
+        assert!(l.diags.items.is_empty(), "{:#?}", msgs(&l));
+        let Checker::Http(h) = &l.config.virtual_server[0].real_server[0].checkers[0] else {
+            panic!("not HTTP_GET")
+        };
+        assert_eq!(
+            h.url[0].digest.as_deref(),
+            Some("0123456789abcdef0123456789abcdef")
+        );
+        let l = load(&GOOD.replace("protocol TCP", "protocol TCP\n delay_loop +5\n retry +2"));
+        assert!(l.diags.items.is_empty(), "{:#?}", msgs(&l));
+        let vs = &l.config.virtual_server[0];
+        assert_eq!((vs.delay_loop, vs.retry), (Timer::from_secs(5), Some(2)));
+        let l = load(&GOOD.replace("protocol TCP", "protocol TCP\n delay_loop 1.0000005"));
+        expect(
+            &l,
+            "t.conf:5:13",
+            Severity::Error,
+            "number '1.0000005' has too many decimal places",
+        );
+        assert_eq!(
+            l.config.virtual_server[0].delay_loop,
+            Timer::from_micros(1_000_001)
+        );
+    }
+
+    #[test]
+    fn keepalived_crashes_are_fatal() {
+        let l = load(&GOOD.replace(
+            "TCP_CHECK {\n  }\n",
+            "HTTP_GET {\n   url {\n    path /\n    regex \"abc\n   }\n  }\n",
+        ));
+        expect(
+            &l,
+            "t.conf:9:11",
+            Severity::Fatal,
+            "keepalived 2.2.7 crashes on this",
+        );
+        let l = load(&GOOD.replace("TCP_CHECK {\n", "MISC_CHECK {\n   misc_path \"/bin/true\n"));
+        expect(
+            &l,
+            "t.conf:7:14",
+            Severity::Fatal,
+            "keepalived 2.2.7 crashes on this",
+        );
+    }
+
+    #[test]
+    fn fwmark_zero_and_weight_overflow_read_like_keepalived() {
+        let l = load("virtual_server fwmark 0 {\n lvs_sched rr\n lvs_method DR\n real_server 10.0.0.2 {\n }\n}\n");
+        expect(&l, "t.conf:1:23", Severity::Warning, "fwmark 0 is no mark");
+        expect(
+            &l,
+            "t.conf:1:1",
+            Severity::Error,
+            "no protocol set - defaulting to UDP",
+        );
+        expect(
+            &l,
+            "t.conf:1:1",
+            Severity::Error,
+            "zero port only valid for persistent services - setting",
+        );
+        // keepalived sums weights in 32 bits: 2^31-1 + 2^31-1 + 2 wraps to 0.
+        let l = load(&GOOD.replace(
+            " real_server 10.0.0.2 80 {\n  TCP_CHECK {\n  }\n }\n",
+            " real_server 10.0.0.2 80 {\n  weight 2147483647\n }\n real_server 10.0.0.3 80 {\n  weight 2147483647\n }\n real_server 10.0.0.4 80 {\n  weight 2\n }\n",
+        ));
+        expect(
+            &l,
+            "t.conf:1:1",
+            Severity::Error,
+            "exceeds total weight of real servers 0, reducing quorum to 0",
+        );
+        expect(
+            &l,
+            "t.conf:1:1",
+            Severity::Error,
+            "hysteresis 0 >= quorum 0; setting hysteresis to 4294967295",
+        );
+        let vs = &l.config.virtual_server[0];
+        assert_eq!(
+            (vs.effective_quorum(), vs.effective_hysteresis()),
+            (0, u32::MAX)
+        );
+    }
+
+    #[test]
+    fn smtp_checks_its_own_address_only_without_hosts() {
+        let l = load("virtual_server fe80::1 25 {\n lvs_sched rr\n lvs_method NAT\n protocol TCP\n real_server fe80::2 25 {\n  SMTP_CHECK {\n   host {\n    bind_if eth0\n   }\n  }\n  SMTP_CHECK {\n  }\n }\n}\n");
+        expect(
+            &l,
+            "t.conf:11:3",
+            Severity::Error,
+            "Checker link local address fe80::2 requires a bind_if",
+        );
+        assert_eq!(l.diags.count(Severity::Error), 1, "{:#?}", msgs(&l));
+        assert_eq!(l.config.virtual_server[0].real_server[0].checkers.len(), 1);
     }
 
     #[test]

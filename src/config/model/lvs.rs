@@ -527,6 +527,13 @@ pub struct EffectiveChecker {
 }
 
 impl VirtualServer {
+    /// The firewall mark that identifies the service: keepalived takes
+    /// `fwmark 0` for "no mark" (and then handles the service as an address
+    /// service without an address).
+    pub fn mark(&self) -> Option<u32> {
+        self.fwmark.filter(|m| *m != 0)
+    }
+
     /// The group this service refers to, if it exists.
     pub fn find_group<'g>(
         &self,
@@ -542,7 +549,7 @@ impl VirtualServer {
     pub fn is_fwmark_only(&self, groups: &[VirtualServerGroup]) -> bool {
         match self.find_group(groups) {
             Some(g) => g.ranges.is_empty() && !g.fwmarks.is_empty(),
-            None => self.group.is_none() && self.fwmark.is_some(),
+            None => self.group.is_none() && self.mark().is_some(),
         }
     }
 
@@ -551,7 +558,7 @@ impl VirtualServer {
     pub fn has_addresses(&self, groups: &[VirtualServerGroup]) -> bool {
         match self.find_group(groups) {
             Some(g) => !g.ranges.is_empty(),
-            None => self.group.is_none() && self.fwmark.is_none(),
+            None => self.group.is_none() && self.mark().is_none(),
         }
     }
 
@@ -559,7 +566,7 @@ impl VirtualServer {
     pub fn uses_fwmarks(&self, groups: &[VirtualServerGroup]) -> bool {
         match self.find_group(groups) {
             Some(g) => !g.fwmarks.is_empty(),
-            None => self.group.is_none() && self.fwmark.is_some(),
+            None => self.group.is_none() && self.mark().is_some(),
         }
     }
 
@@ -597,7 +604,7 @@ impl VirtualServer {
         }
         let zero_port = match self.find_group(groups) {
             Some(g) => g.ranges.iter().any(|r| r.port.is_none()),
-            None => self.group.is_none() && self.fwmark.is_none() && self.port.unwrap_or(0) == 0,
+            None => self.group.is_none() && self.mark().is_none() && self.port.unwrap_or(0) == 0,
         };
         zero_port.then_some(DEFAULT_PERSISTENCE_TIMEOUT)
     }
@@ -687,22 +694,17 @@ impl VirtualServer {
         })
     }
 
-    /// Sum of the weights of the kept real servers.
-    pub fn total_weight(&self) -> u64 {
-        self.effective_real_servers()
-            .iter()
-            .map(|rs| u64::from(self.effective_real_server(rs).weight))
-            .sum()
+    /// Sum of the weights of the kept real servers, in keepalived's unsigned
+    /// 32-bit arithmetic (it wraps; kept so the quorum reads the same).
+    pub fn total_weight(&self) -> u32 {
+        self.effective_real_servers().iter().fold(0u32, |sum, rs| {
+            sum.wrapping_add(self.effective_real_server(rs).weight)
+        })
     }
 
     /// The quorum, reduced to the total weight when it exceeds it.
     pub fn effective_quorum(&self) -> u32 {
-        let total = self.total_weight();
-        if u64::from(self.quorum) > total {
-            total as u32
-        } else {
-            self.quorum
-        }
+        self.quorum.min(self.total_weight())
     }
 
     /// The hysteresis, reduced below the quorum.  With a quorum of 0 (all
@@ -728,12 +730,12 @@ impl VirtualServer {
         let vs_port = self.port.unwrap_or(0);
         let method = self.effective_real_server(rs).lvs_method.method;
         if method == ForwardingMethod::Nat {
-            if self.fwmark.is_none() && written == 0 {
+            if self.mark().is_none() && written == 0 {
                 vs_port
             } else {
                 written
             }
-        } else if self.fwmark.is_some() {
+        } else if self.mark().is_some() {
             0
         } else {
             vs_port
@@ -1081,6 +1083,22 @@ network_checker! {
         pub require_reply_data: Option<String> = None,
         pub min_reply_length: u16 = 0,
         pub max_reply_length: u16 = 255,
+    }
+}
+
+impl SmtpCheck {
+    /// keepalived checks the SMTP_CHECK's own address only when a connection
+    /// keyword is given or there are no legacy `host` blocks; otherwise the
+    /// hosts are the checked addresses.
+    pub fn uses_own_connection(&self) -> bool {
+        self.connect_ip.is_some()
+            || self.connect_port.is_some()
+            || self.bindto.is_some()
+            || self.bind_port.is_some()
+            || self.bind_if.is_some()
+            || self.fwmark.is_some()
+            || self.connect_timeout.is_some()
+            || self.host.is_empty()
     }
 }
 
