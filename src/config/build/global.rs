@@ -18,7 +18,7 @@ use super::{collect, Cx, Keyword, KeywordInfo, Kind::*, Support::*};
 use crate::config::ast::{split_command, Node};
 use crate::config::diag::Severity;
 use crate::config::model::{
-    Config, GarpExtraIf, GlobalDefs, GlobalScript, LvsFlushOnStop, LvsSyncDaemon, NotifyFifo,
+    Config, GlobalGarpExtraIf, GlobalDefs, GlobalScript, LvsFlushOnStop, LvsSyncDaemon, NotifyFifo,
     ProcessScheduling, ScriptUser, SmtpServer, DEFAULT_NFTABLES_IPVS_TABLE, DEFAULT_NFTABLES_TABLE,
 };
 use crate::config::values::Timer;
@@ -1354,7 +1354,7 @@ fn garp_extra_if(g: &mut GlobalDefs, n: &Node, cx: &mut Cx) {
         }
     }
     match delay {
-        Some(interval) => g.vrrp_garp_extra_if = Some(GarpExtraIf { interval, all }),
+        Some(interval) => g.vrrp_garp_extra_if = Some(GlobalGarpExtraIf { interval, all }),
         None => cx.error(
             n,
             usize::MAX,
@@ -2268,7 +2268,7 @@ global_defs {
         assert_eq!(g.vrrp_gna_interval, Some(Timer::from_micros(2)));
         assert_eq!(
             g.vrrp_garp_extra_if,
-            Some(GarpExtraIf {
+            Some(GlobalGarpExtraIf {
                 interval: 120,
                 all: true
             })
@@ -2553,7 +2553,7 @@ global_defs {
         assert!(at(&l, "t.conf:13:2").message.contains("deprecated"));
         assert_eq!(
             g.vrrp_garp_extra_if,
-            Some(GarpExtraIf {
+            Some(GlobalGarpExtraIf {
                 interval: 5,
                 all: false
             })

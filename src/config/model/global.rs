@@ -153,7 +153,7 @@ pub struct GlobalDefs {
     pub vrrp_min_garp: bool,
     /// `vrrp_garp_extra_if [all] SECS` (also `vrrp_vmac_garp_intvl`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vrrp_garp_extra_if: Option<GarpExtraIf>,
+    pub vrrp_garp_extra_if: Option<GlobalGarpExtraIf>,
     /// `vrrp_down_timer_adverts N` in [1, 100] (default 3).
     pub vrrp_down_timer_adverts: u32,
     pub vrrp_lower_prio_no_advert: bool,
@@ -459,7 +459,7 @@ impl Default for SmtpServer {
 /// VMACs every SECS (all interfaces with `all`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct GarpExtraIf {
+pub struct GlobalGarpExtraIf {
     pub interval: u32,
     pub all: bool,
 }
