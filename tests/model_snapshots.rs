@@ -24,5 +24,9 @@ fn upstream_samples_json_model() {
             .to_owned();
         insta::assert_json_snapshot!(name, loaded.config);
     }
-    assert!(files.len() >= 20, "expected keepalived's sample set, got {}", files.len());
+    assert!(
+        files.len() >= 20,
+        "expected keepalived's sample set, got {}",
+        files.len()
+    );
 }

@@ -34,8 +34,20 @@ fn failover(version: u8, advert: &str, advert_s: f64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let vip = lab.addr(100);
     let (lb1, lb2, cli) = (lab.host("lb1"), lab.host("lb2"), lab.host("cli"));
-    let mut d1 = Daemon::start(lb1, dir.path(), "lb1", &conf(version, advert, 150, &vip, ""), &[]);
-    let mut d2 = Daemon::start(lb2, dir.path(), "lb2", &conf(version, advert, 100, &vip, ""), &[]);
+    let mut d1 = Daemon::start(
+        lb1,
+        dir.path(),
+        "lb1",
+        &conf(version, advert, 150, &vip, ""),
+        &[],
+    );
+    let mut d2 = Daemon::start(
+        lb2,
+        dir.path(),
+        "lb2",
+        &conf(version, advert, 100, &vip, ""),
+        &[],
+    );
     let settle = Duration::from_secs_f64(advert_s * 4.0 + 3.0);
     assert!(
         wait_for(settle, || lb1.has_address(&vip)),
@@ -62,28 +74,42 @@ fn failover(version: u8, advert: &str, advert_s: f64) {
     std::thread::sleep(Duration::from_millis(300));
     let packets = cap.stop();
     let neigh = cli.sh(&format!("ip neigh show {vip}"));
-    assert!(neigh.contains(&lb2.mac), "client neighbour entry did not move to lb2: {neigh}");
+    assert!(
+        neigh.contains(&lb2.mac),
+        "client neighbour entry did not move to lb2: {neigh}"
+    );
 
     let ip1: std::net::IpAddr = lb1.ipv4.parse().expect("ip");
     let ip2: std::net::IpAddr = lb2.ipv4.parse().expect("ip");
     let first_backup = packets
         .iter()
         .position(|p| matches!(p.kind, PacketKind::Vrrp { src, .. } if src == ip2))
-        .expect("no advert from the backup in the capture");
+        .unwrap_or_else(|| {
+            panic!(
+                "no advert from the backup in the capture\nlb2 log:\n{}",
+                d2.log_text()
+            )
+        });
     let last_master = packets[..first_backup]
         .iter()
         .rev()
         .find(|p| matches!(p.kind, PacketKind::Vrrp { src, .. } if src == ip1))
         .expect("no advert from the master before the backup's first");
     for p in &packets {
-        if let PacketKind::Vrrp { ttl, version: v, vrid, .. } = p.kind {
+        if let PacketKind::Vrrp {
+            ttl,
+            version: v,
+            vrid,
+            ..
+        } = p.kind
+        {
             assert_eq!((ttl, v, vrid), (255, version, 51), "{p:?}");
         }
     }
     assert!(
-        packets[first_backup..]
-            .iter()
-            .any(|p| matches!(p.kind, PacketKind::Garp { sender_ip } if sender_ip.to_string() == vip)),
+        packets[first_backup..].iter().any(
+            |p| matches!(p.kind, PacketKind::Garp { sender_ip } if sender_ip.to_string() == vip)
+        ),
         "no gratuitous ARP for the VIP after the takeover"
     );
     let gap = (packets[first_backup].time - last_master.time).as_secs_f64();
@@ -94,6 +120,9 @@ fn failover(version: u8, advert: &str, advert_s: f64) {
         "wire gap {gap:.6} s, expected {want:.6} s ± 2 ms"
     );
     d2.term();
+    if std::env::var_os("SHOW_LOGS").is_some() {
+        println!("lb2 log:\n{}", d2.log_text());
+    }
 }
 
 #[test]

@@ -89,8 +89,20 @@ fn scenario(master: Impl, backup: Impl, version: u8, unicast: bool) {
     let u2 = unicast.then_some((lb2.ipv4.as_str(), lb1.ipv4.as_str()));
     let pcap = dir.path().join("cli.pcap");
     let mut cap = Capture::start(cli, &pcap, "ip proto 112 or arp");
-    let mut d1 = start(master, lb1, dir.path(), "lb1", &conf(version, 150, &vip, u1, advert));
-    let mut d2 = start(backup, lb2, dir.path(), "lb2", &conf(version, 100, &vip, u2, advert));
+    let mut d1 = start(
+        master,
+        lb1,
+        dir.path(),
+        "lb1",
+        &conf(version, 150, &vip, u1, advert),
+    );
+    let mut d2 = start(
+        backup,
+        lb2,
+        dir.path(),
+        "lb2",
+        &conf(version, 100, &vip, u2, advert),
+    );
     assert!(
         wait_for(Duration::from_secs(8), || lb1.has_address(&vip)),
         "VIP never reached the higher priority\nlb1:\n{}\nlb2:\n{}",
@@ -98,7 +110,10 @@ fn scenario(master: Impl, backup: Impl, version: u8, unicast: bool) {
         d2.log_text()
     );
     std::thread::sleep(Duration::from_secs(3));
-    assert!(lb1.has_address(&vip) && !lb2.has_address(&vip), "VIP moved or is on both");
+    assert!(
+        lb1.has_address(&vip) && !lb2.has_address(&vip),
+        "VIP moved or is on both"
+    );
     // Crash the master: the backup takes over.
     match master {
         Impl::Ours => d1.kill9(),

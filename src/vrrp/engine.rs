@@ -29,6 +29,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
+use tokio::io::unix::AsyncFd;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -463,6 +464,7 @@ impl Engine {
         for u in 0..self.units.len() {
             self.unit_event(u, Event::Startup, now);
         }
+        let timer = DeadlineTimer::new();
 
         loop {
             let deadline = self.next_deadline();
@@ -492,8 +494,9 @@ impl Engine {
                         break;
                     }
                 },
-                _ = sleep_until_opt(deadline) => {
+                _ = timer.sleep_until(deadline) => {
                     let now = self.now();
+                    tracing::trace!(late_us = deadline.map_or(0, |d| Instant::now().saturating_duration_since(d).as_micros()), "timer fired");
                     for u in 0..self.units.len() {
                         if self.units[u].next_deadline().is_some_and(|d| d <= now) {
                             self.unit_event(u, Event::Timer, now);
@@ -534,6 +537,7 @@ impl Engine {
             match packet::validate(&meta, &pkt.payload, &rx) {
                 Ok(valid) => {
                     let priority = valid.advert.priority;
+                    tracing::trace!(instance = %self.inst[i].spec.name, peer = %pkt.src, priority, "advert received");
                     self.with_stats(i, |s| s.adverts_received += 1);
                     if self.instance_state(i) == State::Master && priority != 0 {
                         // Another master on our VRID: count it (split brain) when
@@ -704,7 +708,17 @@ impl Engine {
     }
 
     fn perform_group(&mut self, u: usize, actions: Vec<GroupAction>) {
-        for a in actions {
+        let (adverts, rest): (Vec<GroupAction>, Vec<GroupAction>) =
+            actions.into_iter().partition(|a| {
+                matches!(
+                    a,
+                    GroupAction::Member {
+                        action: Action::SendAdvert { .. },
+                        ..
+                    }
+                )
+            });
+        for a in adverts.into_iter().chain(rest) {
             match a {
                 GroupAction::Member { member, action } => {
                     if let Some(i) = self
@@ -733,8 +747,13 @@ impl Engine {
         }
     }
 
+    /// Perform a batch of actions: adverts first (they are what the peer and
+    /// the wire gap measure), then the rest in order.
     fn perform_all(&mut self, i: usize, actions: Vec<Action>) {
-        for a in actions {
+        let (adverts, rest): (Vec<Action>, Vec<Action>) = actions
+            .into_iter()
+            .partition(|a| matches!(a, Action::SendAdvert { .. }));
+        for a in adverts.into_iter().chain(rest) {
             self.perform(i, a);
         }
     }
@@ -833,7 +852,10 @@ impl Engine {
             let cs = Checksum::for_send(version, r.src, dst, r.spec.v3_checksum_as_v2);
             match advert.encode(cs) {
                 Ok(bytes) => match sock.send_to(&bytes, dst, r.ifindex) {
-                    Ok(()) => sent += 1,
+                    Ok(()) => {
+                        tracing::trace!(instance = %r.spec.name, %dst, priority, "advert sent");
+                        sent += 1
+                    }
                     Err(e) => {
                         tracing::warn!(instance = %r.spec.name, %dst, error = %e, "advert not sent")
                     }
@@ -955,6 +977,7 @@ async fn address_worker(
         match op {
             AddrOp::Add(list) => {
                 for a in &list {
+                    tracing::debug!(instance = %name, address = %a.addr, "adding virtual address");
                     if let Err(e) = nl.add_address(a).await {
                         tracing::error!(instance = %name, address = %a.addr, error = %e, "cannot add virtual address");
                     }
@@ -962,6 +985,7 @@ async fn address_worker(
             }
             AddrOp::Remove(list) => {
                 for a in &list {
+                    tracing::debug!(instance = %name, address = %a.addr, "removing virtual address");
                     if let Err(e) = nl.del_address(a).await {
                         tracing::error!(instance = %name, address = %a.addr, error = %e, "cannot remove virtual address");
                     }
@@ -983,10 +1007,90 @@ async fn address_worker(
     }
 }
 
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
+/// A timer with nanosecond resolution for protocol deadlines.
+///
+/// tokio's timer wheel rounds every sleep up to the next millisecond tick, which
+/// alone makes a backup up to 1 ms late for Master_Down_Interval; a timerfd on
+/// CLOCK_MONOTONIC (the clock `Instant` uses) fires when the deadline is due.
+struct DeadlineTimer {
+    fd: Option<AsyncFd<TimerFdHandle>>,
+    base_instant: std::time::Instant,
+    base_mono: Duration,
+}
+
+struct TimerFdHandle(nix::sys::timerfd::TimerFd);
+
+impl std::os::fd::AsRawFd for TimerFdHandle {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsFd;
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+impl DeadlineTimer {
+    fn new() -> DeadlineTimer {
+        use nix::sys::timerfd::{ClockId, TimerFd, TimerFlags};
+        let base_instant = std::time::Instant::now();
+        let base_mono = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+            .map(Duration::from)
+            .unwrap_or_default();
+        let fd = TimerFd::new(
+            ClockId::CLOCK_MONOTONIC,
+            TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+        )
+        .ok()
+        .and_then(|t| {
+            #[allow(unsafe_code)]
+            // SAFETY: the TimerFd owns its descriptor, keeps it open until dropped and
+            // always reports the same one; the AsyncFd owns the TimerFd.
+            let fd = unsafe { AsyncFd::register(TimerFdHandle(t)) };
+            fd.ok()
+        });
+        if fd.is_none() {
+            tracing::warn!("no timerfd: protocol timers fall back to millisecond resolution");
+        }
+        DeadlineTimer {
+            fd,
+            base_instant,
+            base_mono,
+        }
+    }
+
+    async fn sleep_until(&self, deadline: Option<Instant>) {
+        let Some(deadline) = deadline else {
+            return std::future::pending().await;
+        };
+        let Some(fd) = &self.fd else {
+            return tokio::time::sleep_until(deadline).await;
+        };
+        use nix::sys::time::TimeSpec;
+        use nix::sys::timerfd::{Expiration, TimerSetTimeFlags};
+        let since = deadline
+            .into_std()
+            .saturating_duration_since(self.base_instant);
+        // A zero expiry would disarm the timer; one nanosecond fires at once.
+        let abs = (self.base_mono + since).max(Duration::from_nanos(1));
+        if fd
+            .get_ref()
+            .0
+            .set(
+                Expiration::OneShot(TimeSpec::from_duration(abs)),
+                TimerSetTimeFlags::TFD_TIMER_ABSTIME,
+            )
+            .is_err()
+        {
+            return tokio::time::sleep_until(deadline).await;
+        }
+        loop {
+            let Ok(mut guard) = fd.readable().await else {
+                return tokio::time::sleep_until(deadline).await;
+            };
+            match guard.get_inner().0.wait() {
+                Ok(()) => return,
+                Err(nix::errno::Errno::EAGAIN) => guard.clear_ready(),
+                Err(_) => return tokio::time::sleep_until(deadline).await,
+            }
+        }
     }
 }
 

@@ -28,7 +28,10 @@ impl Daemon {
             .arg("-p")
             .arg(&pid)
             .args(extra)
-            .env("KEEPALIVED_RS_LOG", "debug")
+            .env(
+                "KEEPALIVED_RS_LOG",
+                "debug,keepalived_rs=trace,netlink_proto=info,rtnetlink=info",
+            )
             .stdin(Stdio::null())
             .stdout(logf.try_clone().expect("dup log"))
             .stderr(logf);
@@ -130,12 +133,26 @@ pub struct Capture {
 impl Capture {
     pub fn start(host: &Host, file: &Path, filter: &str) -> Capture {
         let mut cmd = host.cmd("tcpdump");
-        cmd.args(["-i", "eth0", "-U", "-n", "-s", "256", "-w"])
-            .arg(file)
-            .arg(filter)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        // -Z root: Debian's tcpdump otherwise drops to its own user before
+        // opening the output file.
+        let err = std::fs::File::create(file.with_extension("stderr")).expect("tcpdump log");
+        cmd.args([
+            "-i",
+            "eth0",
+            "-U",
+            "--immediate-mode",
+            "-n",
+            "-Z",
+            "root",
+            "-s",
+            "256",
+            "-w",
+        ])
+        .arg(file)
+        .arg(filter)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err);
         let child = cmd.spawn().expect("tcpdump (apt-get install tcpdump)");
         // Let tcpdump open the interface before anything happens.
         std::thread::sleep(Duration::from_millis(300));

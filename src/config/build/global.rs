@@ -18,7 +18,7 @@ use super::{collect, Cx, Keyword, KeywordInfo, Kind::*, Support::*};
 use crate::config::ast::{split_command, Node};
 use crate::config::diag::Severity;
 use crate::config::model::{
-    Config, GlobalGarpExtraIf, GlobalDefs, GlobalScript, LvsFlushOnStop, LvsSyncDaemon, NotifyFifo,
+    Config, GlobalDefs, GlobalGarpExtraIf, GlobalScript, LvsFlushOnStop, LvsSyncDaemon, NotifyFifo,
     ProcessScheduling, ScriptUser, SmtpServer, DEFAULT_NFTABLES_IPVS_TABLE, DEFAULT_NFTABLES_TABLE,
 };
 use crate::config::values::Timer;
