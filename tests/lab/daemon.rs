@@ -83,9 +83,12 @@ impl Daemon {
         }
     }
 
-    /// SIGKILL the whole process group of a keepalived (parent + children).
+    /// SIGKILL every process of the daemon in its namespace (keepalived's
+    /// parent and its VRRP child: a real crash, see keepalived-vrrp-baseline.md).
     pub fn kill9_group(&mut self, host: &Host) {
-        let _ = host.try_sh("pkill -9 keepalived");
+        let _ = std::process::Command::new("sh")
+            .args(["-c", &format!("ip netns pids {} | xargs -r kill -9", host.ns)])
+            .status();
         self.kill9();
     }
 
