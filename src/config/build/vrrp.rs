@@ -966,23 +966,24 @@ pub(crate) static VRRP_INSTANCE: &[Keyword<InstanceBuild>] = &[
         let line = Line::of(n);
         let Some(v) = line.slot(cx, 1) else { return };
         let (val, msgs) = read_decimal(v, 10_000, 255_000_000, 6, true);
+        // keepalived's lenient decimal reader succeeds (after its message)
+        // when what it made of the word is in range, even under -t.
         match val {
-            Some(us) if msgs.is_empty() => b.inst.advert_int = Some(Timer::from_micros(us)),
-            _ => {
-                line.error(
-                    cx,
-                    1,
-                    format!(
-                        "{}; ({}) Advert interval ({v}) not valid! Must be > 0 - ignoring",
-                        msgs.join("; "),
-                        b.inst.name
-                    ),
-                );
-                // keepalived outside -t uses a rounded or leading value.
-                if let Some(us) = val {
-                    b.inst.advert_int = Some(Timer::from_micros(us));
+            Some(us) => {
+                if !msgs.is_empty() {
+                    line.error(cx, 1, msgs.join("; "));
                 }
+                b.inst.advert_int = Some(Timer::from_micros(us));
             }
+            None => line.error(
+                cx,
+                1,
+                format!(
+                    "{}; ({}) Advert interval ({v}) not valid! Must be > 0 - ignoring",
+                    msgs.join("; "),
+                    b.inst.name
+                ),
+            ),
         }
     }),
     Keyword::new("virtual_ipaddress", List, Full, |b, n, cx| {
