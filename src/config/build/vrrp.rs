@@ -30,7 +30,7 @@ pub use trackers::{apply_bfd_instance, apply_track_file, apply_track_process, ap
 use super::{collect, Cx, Keyword, KeywordInfo, Kind::*, Support::*};
 use crate::config::ast::Node;
 use crate::config::model::{
-    AuthType, Authentication, Config, Family, GarpExtraIf, InitialState, NotifyScript,
+    AuthType, Authentication, Config, Family, GarpExtraIf, InitialState, IpvlanMode, NotifyScript,
     OldUnicastChecksum, ScriptUser, SyncGroup, UnicastPeer, UseIpvlan, VrrpInstance,
 };
 use crate::config::values::Timer;
@@ -171,8 +171,13 @@ pub fn apply_vrrp_instance(cfg: &mut Config, node: &Node, cx: &mut Cx) {
     }
     cx.remember(format!("vrrp_instance.{name}"), node);
     for child in node.children() {
-        if !child.name().is_empty() {
-            cx.remember(format!("vrrp_instance.{name}.{}", child.name()), child);
+        if child.name().is_empty() {
+            continue;
+        }
+        // A second notify script of a kind is ignored: point at the first.
+        let key = format!("vrrp_instance.{name}.{}", child.name());
+        if !(child.name().starts_with("notify") && cx.spans.contains_key(&key)) {
+            cx.remember(key, child);
         }
     }
     let mut b = InstanceBuild {
@@ -553,7 +558,13 @@ pub(crate) static VRRP_INSTANCE: &[Keyword<InstanceBuild>] = &[
         let mut v = UseIpvlan::default();
         for k in 1..line.len() {
             let w = line.get(k).unwrap_or("");
-            if matches!(w, "bridge" | "private" | "vepa") {
+            let mode = match w {
+                "bridge" => Some(IpvlanMode::Bridge),
+                "private" => Some(IpvlanMode::Private),
+                "vepa" => Some(IpvlanMode::Vepa),
+                _ => None,
+            };
+            if let Some(mode) = mode {
                 if v.mode.is_some() {
                     line.error(
                         cx,
@@ -561,7 +572,7 @@ pub(crate) static VRRP_INSTANCE: &[Keyword<InstanceBuild>] = &[
                         format!("({name}) ipvlan type already specified - ignoring '{w}'"),
                     );
                 } else {
-                    v.mode = Some(w.to_owned());
+                    v.mode = Some(mode);
                 }
                 continue;
             }
@@ -1431,8 +1442,12 @@ pub fn apply_sync_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
     }
     cx.remember(format!("vrrp_sync_group.{name}"), node);
     for child in node.children() {
-        if !child.name().is_empty() {
-            cx.remember(format!("vrrp_sync_group.{name}.{}", child.name()), child);
+        if child.name().is_empty() {
+            continue;
+        }
+        let key = format!("vrrp_sync_group.{name}.{}", child.name());
+        if !(child.name().starts_with("notify") && cx.spans.contains_key(&key)) {
+            cx.remember(key, child);
         }
     }
     let mut b = SyncGroupBuild {

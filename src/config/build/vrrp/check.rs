@@ -119,12 +119,15 @@ const IFF_MULTICAST: u32 = 0x1000;
 
 pub(crate) fn validate(cfg: &Config, cx: &mut Cx) {
     let g = GlobalView::of(&cfg.global_defs);
-    scripts(cfg, cx);
     model_sanity(cfg, cx);
     if cx.opts.check_host && !host_interfaces(cfg, &g, cx) {
         return;
     }
-    static_track_groups(cfg, cx);
+    // keepalived checks the VRRP scripts first thing when it completes the
+    // configuration, and only when there is an instance.
+    if !cfg.vrrp_instance.is_empty() {
+        scripts(cfg, cx);
+    }
     if !min_config(cfg, cx) {
         return;
     }
@@ -138,6 +141,7 @@ pub(crate) fn validate(cfg: &Config, cx: &mut Cx) {
     if vrid_conflicts(cfg, &g, cx) {
         return;
     }
+    static_track_groups(cfg, cx);
     sync_group_tracking(cfg, &membership, cx);
 }
 
