@@ -290,7 +290,13 @@ fn model_sanity(cfg: &Config, cx: &mut Cx) {
                 );
             }
         }
-        tracked_names(cfg, cx, &i.name, "vrrp_instance", i);
+        let refs = [
+            &i.track_script[..],
+            &i.track_file[..],
+            &i.track_process[..],
+            &i.track_bfd[..],
+        ];
+        tracked_names(cfg, cx, &i.name, "vrrp_instance", refs);
     }
     let mut seen = HashSet::new();
     for sg in &cfg.vrrp_sync_group {
@@ -303,25 +309,36 @@ fn model_sanity(cfg: &Config, cx: &mut Cx) {
                 format!("vrrp sync group {} already defined", sg.name),
             );
         }
+        let refs = [
+            &sg.track_script[..],
+            &sg.track_file[..],
+            &sg.track_process[..],
+            &sg.track_bfd[..],
+        ];
+        tracked_names(cfg, cx, &sg.name, "vrrp_sync_group", refs);
     }
 }
 
 /// TOML: every tracked name must exist (the conf parser drops unknown ones).
-fn tracked_names(cfg: &Config, cx: &mut Cx, owner: &str, block: &str, i: &VrrpInstance) {
+/// The four `track_*` reference lists of an instance or sync group.
+type RefLists<'a> = [&'a [crate::config::model::TrackedRef]; 4];
+
+fn tracked_names(cfg: &Config, cx: &mut Cx, owner: &str, block: &str, refs: RefLists) {
+    let [scripts, files, processes, bfds] = refs;
     let lists: [(&str, &[crate::config::model::TrackedRef], Vec<&str>); 4] = [
         (
             "script",
-            &i.track_script,
+            scripts,
             cfg.vrrp_script.iter().map(|s| s.name.as_str()).collect(),
         ),
         (
             "file",
-            &i.track_file,
+            files,
             cfg.track_file.iter().map(|s| s.name.as_str()).collect(),
         ),
         (
             "process",
-            &i.track_process,
+            processes,
             cfg.vrrp_track_process
                 .iter()
                 .map(|s| s.name.as_str())
@@ -329,7 +346,7 @@ fn tracked_names(cfg: &Config, cx: &mut Cx, owner: &str, block: &str, i: &VrrpIn
         ),
         (
             "bfd",
-            &i.track_bfd,
+            bfds,
             cfg.bfd_instance.iter().map(|s| s.name.as_str()).collect(),
         ),
     ];
