@@ -993,7 +993,7 @@ fn toml_round_trip_of_a_full_instance() {
 
 #[test]
 fn toml_models_get_the_same_checks() {
-    let text = "[[vrrp_instance]]\nname = \"VI\"\ninterface = \"eth0\"\nvirtual_router_id = 0\ntrack_script = [{ name = \"nope\" }]\n[[vrrp_instance.virtual_ipaddress]]\naddress = \"10.0.0.1/32\"\n[[vrrp_instance.virtual_ipaddress]]\naddress = \"fe80::1/128\"\n";
+    let text = "[[vrrp_instance]]\nname = \"VI\"\ninterface = \"eth0\"\nvirtual_router_id = 0\ntrack_script = [{ name = \"nope\" }]\n[[vrrp_instance.virtual_ipaddress]]\naddress = \"10.0.0.1/32\"\n[[vrrp_instance.virtual_ipaddress]]\naddress = \"fe80::1/128\"\n[[vrrp_sync_group]]\nname = \"G\"\ngroup = [\"VI\"]\ntrack_file = [{ name = \"nofile\" }]\n";
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("site.toml");
     std::fs::write(&path, text).expect("write");
@@ -1011,6 +1011,11 @@ fn toml_models_get_the_same_checks() {
     assert!(
         m.iter()
             .any(|d| d.contains("address family must match VRRP instance [fe80::1/128]")),
+        "{m:#?}"
+    );
+    assert!(
+        m.iter()
+            .any(|d| d.contains("(G) track file nofile not found")),
         "{m:#?}"
     );
 }
