@@ -1091,14 +1091,6 @@ fn dump_files() {
     }
 }
 
-#[test]
-#[ignore]
-fn print_keywords() {
-    for k in crate::config::build::all_keywords() {
-        println!("{}\t{}", k.context, k.name);
-    }
-}
-
 mod fuzz {
     use super::*;
     use proptest::prelude::*;
