@@ -30,8 +30,8 @@ pub use trackers::{apply_bfd_instance, apply_track_file, apply_track_process, ap
 use super::{collect, Cx, Keyword, KeywordInfo, Kind::*, Support::*};
 use crate::config::ast::Node;
 use crate::config::model::{
-    AuthType, Authentication, Config, Family, GarpExtraIf, InitialState, NotifyScript,
-    OldUnicastChecksum, ScriptUser, SyncGroup, UnicastPeer, UseIpvlan, VrrpInstance,
+    AuthType, Authentication, Config, Family, GarpExtraIf, InitialState, IpvlanMode, NotifyScript,
+    OldUnicastChecksum, ScriptUser, SyncGroup, TrackedRef, UnicastPeer, UseIpvlan, VrrpInstance,
 };
 use crate::config::values::Timer;
 use trackers::{opt_bool, parse_tracked_interface, parse_tracked_ref, TrackKind};
@@ -49,6 +49,21 @@ pub(crate) fn lenient_note(e: &NumError) -> String {
 /// Remember where word `k` of a line is, under `key`.
 pub(crate) fn remember_line(cx: &mut Cx, key: &str, line: &Line, k: usize) {
     cx.spans.insert(key.to_owned(), line.loc(k));
+}
+
+/// Remember where each keyword of a block is (`PREFIX.KEYWORD`), for the
+/// whole-config checks.  The last occurrence counts, except for notify
+/// scripts, where keepalived keeps the first and ignores the others.
+fn remember_children(cx: &mut Cx, prefix: &str, node: &Node) {
+    for child in node.children() {
+        if child.name().is_empty() {
+            continue;
+        }
+        let key = format!("{prefix}.{}", child.name());
+        if !(child.name().starts_with("notify") && cx.spans.contains_key(&key)) {
+            cx.remember(key, child);
+        }
+    }
 }
 
 /// The root blocks keepalived-rs reads but does not act on yet: say so once
@@ -127,9 +142,7 @@ pub(crate) struct InstanceBuild {
     family: Option<Family>,
     /// The version keepalived has fixed so far (`version`, or 3 by `native_ipv6`).
     version_fixed: Option<u8>,
-    known_scripts: Vec<String>,
-    known_files: Vec<String>,
-    known_processes: Vec<String>,
+    known: Known,
     /// (instance, interface) names of VMAC/ipvlan interfaces already taken.
     vmac_names: Vec<(String, String)>,
     /// An earlier instance's lvs_sync_daemon_interface.
@@ -170,11 +183,7 @@ pub fn apply_vrrp_instance(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         return;
     }
     cx.remember(format!("vrrp_instance.{name}"), node);
-    for child in node.children() {
-        if !child.name().is_empty() {
-            cx.remember(format!("vrrp_instance.{name}.{}", child.name()), child);
-        }
-    }
+    remember_children(cx, &format!("vrrp_instance.{name}"), node);
     let mut b = InstanceBuild {
         inst: VrrpInstance {
             name: name.to_owned(),
@@ -182,13 +191,7 @@ pub fn apply_vrrp_instance(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         },
         family: None,
         version_fixed: None,
-        known_scripts: cfg.vrrp_script.iter().map(|s| s.name.clone()).collect(),
-        known_files: cfg.track_file.iter().map(|s| s.name.clone()).collect(),
-        known_processes: cfg
-            .vrrp_track_process
-            .iter()
-            .map(|s| s.name.clone())
-            .collect(),
+        known: Known::of(cfg),
         vmac_names: cfg
             .vrrp_instance
             .iter()
@@ -412,32 +415,71 @@ fn garp_repeat(b: &mut InstanceBuild, n: &Node, cx: &mut Cx) -> Option<u32> {
     Some(r as u32)
 }
 
-/// A `track_*` list of an instance.
-fn inst_track_list(b: &mut InstanceBuild, n: &Node, cx: &mut Cx, kind: TrackKind) {
-    let line = Line::of(n);
-    list_args(&line, cx);
-    let owner = b.name();
+/// The names of the tracked objects defined before a block (keepalived
+/// resolves `track_*` references while reading).
+pub(crate) struct Known {
+    scripts: Vec<String>,
+    files: Vec<String>,
+    processes: Vec<String>,
+}
+
+impl Known {
+    fn of(cfg: &Config) -> Known {
+        Known {
+            scripts: cfg.vrrp_script.iter().map(|s| s.name.clone()).collect(),
+            files: cfg.track_file.iter().map(|s| s.name.clone()).collect(),
+            processes: cfg
+                .vrrp_track_process
+                .iter()
+                .map(|s| s.name.clone())
+                .collect(),
+        }
+    }
+
+    fn has(&self, cx: &Cx, kind: TrackKind, name: &str) -> bool {
+        match kind {
+            TrackKind::Script => self.scripts.iter().any(|s| s == name),
+            TrackKind::File => self.files.iter().any(|s| s == name),
+            TrackKind::Process => self.processes.iter().any(|s| s == name),
+            // Every named bfd_instance, as keepalived's VRRP process sees them.
+            TrackKind::Bfd => cx.spans.contains_key(&format!("bfd_instance.{name}")),
+        }
+    }
+}
+
+/// A `track_script`/`track_file`/`track_process`/`track_bfd` list of the
+/// instance or sync group `owner` (`block` names its kind for the source map).
+fn track_ref_list(
+    cx: &mut Cx,
+    n: &Node,
+    block: &str,
+    owner: &str,
+    kind: TrackKind,
+    known: &Known,
+    list: &mut Vec<TrackedRef>,
+) {
+    list_args(&Line::of(n), cx);
     for item in n.children() {
         let il = Line::item(item, n.name());
         let Some(name) = il.get(0) else { continue };
-        let known = match kind {
-            TrackKind::Script => b.known_scripts.iter().any(|s| s == name),
-            TrackKind::File => b.known_files.iter().any(|s| s == name),
-            TrackKind::Process => b.known_processes.iter().any(|s| s == name),
-            TrackKind::Bfd => cx.spans.contains_key(&format!("bfd_instance.{name}")),
-        };
-        let list = match kind {
-            TrackKind::Script => &mut b.inst.track_script,
-            TrackKind::File => &mut b.inst.track_file,
-            TrackKind::Process => &mut b.inst.track_process,
-            TrackKind::Bfd => &mut b.inst.track_bfd,
-        };
-        if let Some(t) = parse_tracked_ref(cx, &il, &owner, kind, known, list) {
-            let key = format!("vrrp_instance.{owner}.{}.{}", n.name(), list.len());
+        let found = known.has(cx, kind, name);
+        if let Some(t) = parse_tracked_ref(cx, &il, owner, kind, found, list) {
+            let key = format!("{block}.{owner}.{}.{}", n.name(), list.len());
             list.push(t);
             remember_line(cx, &key, &il, 0);
         }
     }
+}
+
+/// A `track_*` list of an instance.
+fn inst_track_list(b: &mut InstanceBuild, n: &Node, cx: &mut Cx, kind: TrackKind) {
+    let list = match kind {
+        TrackKind::Script => &mut b.inst.track_script,
+        TrackKind::File => &mut b.inst.track_file,
+        TrackKind::Process => &mut b.inst.track_process,
+        TrackKind::Bfd => &mut b.inst.track_bfd,
+    };
+    track_ref_list(cx, n, "vrrp_instance", &b.inst.name, kind, &b.known, list);
 }
 
 /// `virtual_ipaddress` / `virtual_ipaddress_excluded`.
@@ -553,7 +595,13 @@ pub(crate) static VRRP_INSTANCE: &[Keyword<InstanceBuild>] = &[
         let mut v = UseIpvlan::default();
         for k in 1..line.len() {
             let w = line.get(k).unwrap_or("");
-            if matches!(w, "bridge" | "private" | "vepa") {
+            let mode = match w {
+                "bridge" => Some(IpvlanMode::Bridge),
+                "private" => Some(IpvlanMode::Private),
+                "vepa" => Some(IpvlanMode::Vepa),
+                _ => None,
+            };
+            if let Some(mode) = mode {
                 if v.mode.is_some() {
                     line.error(
                         cx,
@@ -561,7 +609,7 @@ pub(crate) static VRRP_INSTANCE: &[Keyword<InstanceBuild>] = &[
                         format!("({name}) ipvlan type already specified - ignoring '{w}'"),
                     );
                 } else {
-                    v.mode = Some(w.to_owned());
+                    v.mode = Some(mode);
                 }
                 continue;
             }
@@ -966,23 +1014,24 @@ pub(crate) static VRRP_INSTANCE: &[Keyword<InstanceBuild>] = &[
         let line = Line::of(n);
         let Some(v) = line.slot(cx, 1) else { return };
         let (val, msgs) = read_decimal(v, 10_000, 255_000_000, 6, true);
+        // keepalived's lenient decimal reader succeeds (after its message)
+        // when what it made of the word is in range, even under -t.
         match val {
-            Some(us) if msgs.is_empty() => b.inst.advert_int = Some(Timer::from_micros(us)),
-            _ => {
-                line.error(
-                    cx,
-                    1,
-                    format!(
-                        "{}; ({}) Advert interval ({v}) not valid! Must be > 0 - ignoring",
-                        msgs.join("; "),
-                        b.inst.name
-                    ),
-                );
-                // keepalived outside -t uses a rounded or leading value.
-                if let Some(us) = val {
-                    b.inst.advert_int = Some(Timer::from_micros(us));
+            Some(us) => {
+                if !msgs.is_empty() {
+                    line.error(cx, 1, msgs.join("; "));
                 }
+                b.inst.advert_int = Some(Timer::from_micros(us));
             }
+            None => line.error(
+                cx,
+                1,
+                format!(
+                    "{}; ({}) Advert interval ({v}) not valid! Must be > 0 - ignoring",
+                    msgs.join("; "),
+                    b.inst.name
+                ),
+            ),
         }
     }),
     Keyword::new("virtual_ipaddress", List, Full, |b, n, cx| {
@@ -1412,9 +1461,7 @@ fn garp_extra_if(b: &mut InstanceBuild, n: &Node, cx: &mut Cx) {
 pub(crate) struct SyncGroupBuild {
     pub group: SyncGroup,
     group_seen: bool,
-    known_scripts: Vec<String>,
-    known_files: Vec<String>,
-    known_processes: Vec<String>,
+    known: Known,
 }
 
 pub fn apply_sync_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
@@ -1429,52 +1476,35 @@ pub fn apply_sync_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         return;
     }
     cx.remember(format!("vrrp_sync_group.{name}"), node);
-    for child in node.children() {
-        if !child.name().is_empty() {
-            cx.remember(format!("vrrp_sync_group.{name}.{}", child.name()), child);
-        }
-    }
+    remember_children(cx, &format!("vrrp_sync_group.{name}"), node);
     let mut b = SyncGroupBuild {
         group: SyncGroup {
             name: name.to_owned(),
             ..Default::default()
         },
         group_seen: false,
-        known_scripts: cfg.vrrp_script.iter().map(|s| s.name.clone()).collect(),
-        known_files: cfg.track_file.iter().map(|s| s.name.clone()).collect(),
-        known_processes: cfg
-            .vrrp_track_process
-            .iter()
-            .map(|s| s.name.clone())
-            .collect(),
+        known: Known::of(cfg),
     };
     cx.apply_block(&mut b, "vrrp_sync_group", node.children(), VRRP_SYNC_GROUP);
     cfg.vrrp_sync_group.push(b.group);
 }
 
 fn sg_track_list(b: &mut SyncGroupBuild, n: &Node, cx: &mut Cx, kind: TrackKind) {
-    let owner = b.group.name.clone();
-    for item in n.children() {
-        let il = Line::item(item, n.name());
-        let Some(name) = il.get(0) else { continue };
-        let known = match kind {
-            TrackKind::Script => b.known_scripts.iter().any(|s| s == name),
-            TrackKind::File => b.known_files.iter().any(|s| s == name),
-            TrackKind::Process => b.known_processes.iter().any(|s| s == name),
-            TrackKind::Bfd => cx.spans.contains_key(&format!("bfd_instance.{name}")),
-        };
-        let list = match kind {
-            TrackKind::Script => &mut b.group.track_script,
-            TrackKind::File => &mut b.group.track_file,
-            TrackKind::Process => &mut b.group.track_process,
-            TrackKind::Bfd => &mut b.group.track_bfd,
-        };
-        if let Some(t) = parse_tracked_ref(cx, &il, &owner, kind, known, list) {
-            let key = format!("vrrp_sync_group.{owner}.{}.{}", n.name(), list.len());
-            list.push(t);
-            remember_line(cx, &key, &il, 0);
-        }
-    }
+    let list = match kind {
+        TrackKind::Script => &mut b.group.track_script,
+        TrackKind::File => &mut b.group.track_file,
+        TrackKind::Process => &mut b.group.track_process,
+        TrackKind::Bfd => &mut b.group.track_bfd,
+    };
+    track_ref_list(
+        cx,
+        n,
+        "vrrp_sync_group",
+        &b.group.name,
+        kind,
+        &b.known,
+        list,
+    );
 }
 
 fn sg_notify(b: &mut SyncGroupBuild, n: &Node, cx: &mut Cx) {

@@ -40,6 +40,7 @@ pub struct VrrpScript {
     /// Priority change: > 0 added while OK, < 0 added while failed, 0 = FAULT on failure.
     pub weight: i32,
     /// `weight N reverse`: the weight applies in the opposite state.
+    #[serde(skip_serializing_if = "is_false")]
     pub weight_reverse: bool,
     /// Successes needed to become OK (default 1).
     pub rise: u32,
@@ -48,6 +49,7 @@ pub struct VrrpScript {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<ScriptUser>,
     /// Start in the failed state.
+    #[serde(skip_serializing_if = "is_false")]
     pub init_fail: bool,
 }
 
@@ -113,6 +115,7 @@ pub struct TrackedInterface {
     pub name: String,
     /// 0 = the instance goes to FAULT when the interface is down.
     pub weight: i32,
+    #[serde(skip_serializing_if = "is_false")]
     pub weight_reverse: bool,
 }
 
@@ -138,6 +141,7 @@ pub struct TrackFile {
     pub file: String,
     /// Multiplier of the number read (default 1).
     pub weight: i32,
+    #[serde(skip_serializing_if = "is_false")]
     pub weight_reverse: bool,
     /// `init_file [VALUE] [overwrite]`: create (or overwrite) the file at start.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -190,8 +194,10 @@ pub struct TrackProcess {
     pub process_params: Vec<String>,
     pub param_match: ParamMatch,
     /// Match the full command line rather than the process name.
+    #[serde(skip_serializing_if = "is_false")]
     pub full_command: bool,
     pub weight: i32,
+    #[serde(skip_serializing_if = "is_false")]
     pub weight_reverse: bool,
     /// Processes needed to be up (default 1).
     pub quorum: u32,
@@ -230,11 +236,17 @@ impl Default for TrackProcess {
 pub struct SyncGroup {
     pub name: String,
     /// Member instance names, in configuration order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub track_interface: Vec<TrackedInterface>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub track_script: Vec<TrackedRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub track_file: Vec<TrackedRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub track_process: Vec<TrackedRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub track_bfd: Vec<TrackedRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_master: Option<NotifyScript>,
@@ -250,6 +262,7 @@ pub struct SyncGroup {
     pub smtp_alert: Option<bool>,
     /// Members keep the weights of their own trackers (`global_tracking` is
     /// the deprecated synonym).
+    #[serde(skip_serializing_if = "is_false")]
     pub sync_group_tracking_weight: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_priority_changes: Option<bool>,
@@ -294,6 +307,12 @@ pub struct UnicastPeer {
     pub max_ttl: u8,
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+fn is_zero_timer(t: &Timer) -> bool {
+    t.micros == 0
+}
 fn is_zero_u8(v: &u8) -> bool {
     *v == 0
 }
@@ -349,7 +368,16 @@ pub struct UseIpvlan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<IpPrefix>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
+    pub mode: Option<IpvlanMode>,
+}
+
+/// The ipvlan mode flags (`bridge` is the kernel's default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpvlanMode {
+    Bridge,
+    Private,
+    Vepa,
 }
 
 /// `garp_extra_if [all] SECONDS` (and the deprecated `vmac_garp_intvl`).
@@ -386,9 +414,12 @@ pub struct VrrpInstance {
     /// 2 or 3; unset: 3 for IPv6, else global_defs `vrrp_version` (2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u8>,
+    #[serde(skip_serializing_if = "is_false")]
     pub native_ipv6: bool,
     /// Do not preempt a lower priority master (`preempt` clears it).
+    #[serde(skip_serializing_if = "is_false")]
     pub nopreempt: bool,
+    #[serde(skip_serializing_if = "is_zero_timer")]
     pub preempt_delay: Timer,
     /// `accept` = true, `no_accept` = false; unset: true unless strict mode
     /// (always true for the address owner).
@@ -400,11 +431,17 @@ pub struct VrrpInstance {
     /// Unset: global_defs `vrrp_skip_check_adv_addr`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_check_adv_addr: Option<bool>,
+    #[serde(skip_serializing_if = "is_false")]
     pub dont_track_primary: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub track_interface: Vec<TrackedInterface>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub track_script: Vec<TrackedRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub track_file: Vec<TrackedRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub track_process: Vec<TrackedRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub track_bfd: Vec<TrackedRef>,
     /// Source address of adverts (multicast).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -417,18 +454,25 @@ pub struct VrrpInstance {
     pub unicast_peer: Option<Vec<UnicastPeer>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unicast_ttl: Option<u8>,
+    #[serde(skip_serializing_if = "is_false")]
     pub unicast_fault_no_peer: bool,
+    #[serde(skip_serializing_if = "is_false")]
     pub check_unicast_src: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_unicast_checksum: Option<OldUnicastChecksum>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mcast_dst_ip: Option<IpAddr>,
+    #[serde(skip_serializing_if = "is_false")]
     pub track_src_ip: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authentication: Option<Authentication>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub virtual_ipaddress: Vec<IpAddressSpec>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub virtual_ipaddress_excluded: Vec<IpAddressSpec>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub virtual_routes: Vec<RouteSpec>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub virtual_rules: Vec<RuleSpec>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_master: Option<NotifyScript>,
@@ -473,15 +517,20 @@ pub struct VrrpInstance {
     /// 1..100; unset: global_defs `vrrp_down_timer_adverts` (3).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub down_timer_adverts: Option<u8>,
+    #[serde(skip_serializing_if = "is_false")]
     pub promote_secondaries: bool,
+    #[serde(skip_serializing_if = "is_false")]
     pub linkbeat_use_polling: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel_rx_buf_size: Option<u32>,
     /// 0..4; stored by keepalived, not used.
+    #[serde(skip_serializing_if = "is_zero_u8")]
     pub debug: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_vmac: Option<UseVmac>,
+    #[serde(skip_serializing_if = "is_false")]
     pub use_vmac_addr: bool,
+    #[serde(skip_serializing_if = "is_false")]
     pub vmac_xmit_base: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_ipvlan: Option<UseIpvlan>,
@@ -610,6 +659,7 @@ pub struct GarpGroup {
     pub gna_interval: Option<Timer>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub interfaces: Vec<String>,
 }
 
@@ -657,6 +707,7 @@ pub struct BfdInstance {
     pub min_tx: Timer,
     pub idle_tx: Timer,
     pub multiplier: u8,
+    #[serde(skip_serializing_if = "is_false")]
     pub passive: bool,
     /// `ttl` / `hoplimit`; unset: 255 (IPv4) or 64 (IPv6).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -664,10 +715,13 @@ pub struct BfdInstance {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_hops: Option<i16>,
     pub weight: i32,
+    #[serde(skip_serializing_if = "is_false")]
     pub weight_reverse: bool,
     /// `vrrp` / `checker`: which processes are told of state changes (none
     /// given = both).
+    #[serde(skip_serializing_if = "is_false")]
     pub vrrp: bool,
+    #[serde(skip_serializing_if = "is_false")]
     pub checker: bool,
 }
 

@@ -119,12 +119,15 @@ const IFF_MULTICAST: u32 = 0x1000;
 
 pub(crate) fn validate(cfg: &Config, cx: &mut Cx) {
     let g = GlobalView::of(&cfg.global_defs);
-    scripts(cfg, cx);
     model_sanity(cfg, cx);
     if cx.opts.check_host && !host_interfaces(cfg, &g, cx) {
         return;
     }
-    static_track_groups(cfg, cx);
+    // keepalived checks the VRRP scripts first thing when it completes the
+    // configuration, and only when there is an instance.
+    if !cfg.vrrp_instance.is_empty() {
+        scripts(cfg, cx);
+    }
     if !min_config(cfg, cx) {
         return;
     }
@@ -138,6 +141,7 @@ pub(crate) fn validate(cfg: &Config, cx: &mut Cx) {
     if vrid_conflicts(cfg, &g, cx) {
         return;
     }
+    static_track_groups(cfg, cx);
     sync_group_tracking(cfg, &membership, cx);
 }
 
@@ -286,7 +290,13 @@ fn model_sanity(cfg: &Config, cx: &mut Cx) {
                 );
             }
         }
-        tracked_names(cfg, cx, &i.name, "vrrp_instance", i);
+        let refs = [
+            &i.track_script[..],
+            &i.track_file[..],
+            &i.track_process[..],
+            &i.track_bfd[..],
+        ];
+        tracked_names(cfg, cx, &i.name, "vrrp_instance", refs);
     }
     let mut seen = HashSet::new();
     for sg in &cfg.vrrp_sync_group {
@@ -299,25 +309,36 @@ fn model_sanity(cfg: &Config, cx: &mut Cx) {
                 format!("vrrp sync group {} already defined", sg.name),
             );
         }
+        let refs = [
+            &sg.track_script[..],
+            &sg.track_file[..],
+            &sg.track_process[..],
+            &sg.track_bfd[..],
+        ];
+        tracked_names(cfg, cx, &sg.name, "vrrp_sync_group", refs);
     }
 }
 
 /// TOML: every tracked name must exist (the conf parser drops unknown ones).
-fn tracked_names(cfg: &Config, cx: &mut Cx, owner: &str, block: &str, i: &VrrpInstance) {
+/// The four `track_*` reference lists of an instance or sync group.
+type RefLists<'a> = [&'a [crate::config::model::TrackedRef]; 4];
+
+fn tracked_names(cfg: &Config, cx: &mut Cx, owner: &str, block: &str, refs: RefLists) {
+    let [scripts, files, processes, bfds] = refs;
     let lists: [(&str, &[crate::config::model::TrackedRef], Vec<&str>); 4] = [
         (
             "script",
-            &i.track_script,
+            scripts,
             cfg.vrrp_script.iter().map(|s| s.name.as_str()).collect(),
         ),
         (
             "file",
-            &i.track_file,
+            files,
             cfg.track_file.iter().map(|s| s.name.as_str()).collect(),
         ),
         (
             "process",
-            &i.track_process,
+            processes,
             cfg.vrrp_track_process
                 .iter()
                 .map(|s| s.name.as_str())
@@ -325,7 +346,7 @@ fn tracked_names(cfg: &Config, cx: &mut Cx, owner: &str, block: &str, i: &VrrpIn
         ),
         (
             "bfd",
-            &i.track_bfd,
+            bfds,
             cfg.bfd_instance.iter().map(|s| s.name.as_str()).collect(),
         ),
     ];
@@ -1477,7 +1498,8 @@ fn static_track_groups(cfg: &Config, cx: &mut Cx) {
 }
 
 /// keepalived's `sync_group_tracking_init`: a group with an address owner
-/// among its members cannot have weighted trackers.
+/// among its members cannot have weighted trackers, and a member should not
+/// track the group's interfaces (or files) itself.
 fn sync_group_tracking(cfg: &Config, membership: &HashMap<&str, &SyncGroup>, cx: &mut Cx) {
     for sg in &cfg.vrrp_sync_group {
         let members: Vec<&VrrpInstance> = cfg
@@ -1492,12 +1514,9 @@ fn sync_group_tracking(cfg: &Config, membership: &HashMap<&str, &SyncGroup>, cx:
         if members.is_empty() {
             continue;
         }
-        if !members
+        let owner = members
             .iter()
-            .any(|i| i.effective_priority() == VRRP_PRIO_OWNER)
-        {
-            continue;
-        }
+            .any(|i| i.effective_priority() == VRRP_PRIO_OWNER);
         let gname = &sg.name;
         let key = |what: &str, k: usize| {
             [
@@ -1506,24 +1525,34 @@ fn sync_group_tracking(cfg: &Config, membership: &HashMap<&str, &SyncGroup>, cx:
                 format!("vrrp_sync_group.{gname}"),
             ]
         };
+        let weighted = |cx: &mut Cx, what: &str, k: usize, name: &str, w: i32, tail: &str| {
+            if owner && w != 0 {
+                report(
+                    cx,
+                    Severity::Error,
+                    &key(what, k),
+                    what,
+                    format!(
+                        "({gname}) Cannot have weighted {} '{name}' with member having priority 255 - {tail}",
+                        what.replace('_', " ")
+                    ),
+                );
+            }
+        };
         for (k, t) in sg.track_script.iter().enumerate() {
             let own = cfg
                 .vrrp_script
                 .iter()
                 .find(|s| s.name == t.name)
                 .map(|s| s.weight);
-            if ref_weight(t, own) != 0 {
-                report(
-                    cx,
-                    Severity::Error,
-                    &key("track_script", k),
-                    "track_script",
-                    format!(
-                        "({gname}) Cannot have weighted track script '{}' with member having priority 255 - clearing weight",
-                        t.name
-                    ),
-                );
-            }
+            weighted(
+                cx,
+                "track_script",
+                k,
+                &t.name,
+                ref_weight(t, own),
+                "clearing weight",
+            );
         }
         for (k, t) in sg.track_file.iter().enumerate() {
             let own = cfg
@@ -1531,17 +1560,27 @@ fn sync_group_tracking(cfg: &Config, membership: &HashMap<&str, &SyncGroup>, cx:
                 .iter()
                 .find(|s| s.name == t.name)
                 .map(|s| s.weight);
-            if ref_weight(t, own) != 0 {
-                report(
-                    cx,
-                    Severity::Error,
-                    &key("track_file", k),
-                    "track_file",
-                    format!(
-                        "({gname}) Cannot have weighted track file '{}' with member having priority 255 - setting weight 0",
-                        t.name
-                    ),
-                );
+            weighted(
+                cx,
+                "track_file",
+                k,
+                &t.name,
+                ref_weight(t, own),
+                "setting weight 0",
+            );
+            for m in &members {
+                if m.track_file.iter().any(|f| f.name == t.name) {
+                    report(
+                        cx,
+                        Severity::Warning,
+                        &key("track_file", k),
+                        "track_file",
+                        format!(
+                            "({}) track_file {} is configured on VRRP instance and sync group. Remove vrrp instance config",
+                            m.name, t.name
+                        ),
+                    );
+                }
             }
         }
         for (k, t) in sg.track_process.iter().enumerate() {
@@ -1550,18 +1589,14 @@ fn sync_group_tracking(cfg: &Config, membership: &HashMap<&str, &SyncGroup>, cx:
                 .iter()
                 .find(|s| s.name == t.name)
                 .map(|s| s.weight);
-            if ref_weight(t, own) != 0 {
-                report(
-                    cx,
-                    Severity::Error,
-                    &key("track_process", k),
-                    "track_process",
-                    format!(
-                        "({gname}) Cannot have weighted track process '{}' with member having priority 255 - setting weight 0",
-                        t.name
-                    ),
-                );
-            }
+            weighted(
+                cx,
+                "track_process",
+                k,
+                &t.name,
+                ref_weight(t, own),
+                "setting weight 0",
+            );
         }
         for (k, t) in sg.track_bfd.iter().enumerate() {
             let own = cfg
@@ -1569,31 +1604,40 @@ fn sync_group_tracking(cfg: &Config, membership: &HashMap<&str, &SyncGroup>, cx:
                 .iter()
                 .find(|s| s.name == t.name)
                 .map(|s| s.weight);
-            if ref_weight(t, own) != 0 {
-                report(
-                    cx,
-                    Severity::Error,
-                    &key("track_bfd", k),
-                    "track_bfd",
-                    format!(
-                        "({gname}) Cannot have weighted track bfd '{}' with member having priority 255 - setting weight 0",
-                        t.name
-                    ),
-                );
-            }
+            weighted(
+                cx,
+                "track_bfd",
+                k,
+                &t.name,
+                ref_weight(t, own),
+                "setting weight 0",
+            );
         }
         for (k, t) in sg.track_interface.iter().enumerate() {
-            if t.weight != 0 {
-                report(
-                    cx,
-                    Severity::Error,
-                    &key("track_interface", k),
-                    "track_interface",
-                    format!(
-                        "({gname}) Cannot have weighted track interface '{}' with member having priority 255 - clearing weight",
-                        t.name
-                    ),
-                );
+            weighted(
+                cx,
+                "track_interface",
+                k,
+                &t.name,
+                t.weight,
+                "clearing weight",
+            );
+            for m in &members {
+                let own = m.interface.as_deref() == Some(t.name.as_str());
+                let tracked = m.track_interface.iter().any(|x| x.name == t.name && !own);
+                if (own && !m.dont_track_primary) || tracked {
+                    report(
+                        cx,
+                        Severity::Error,
+                        &key("track_interface", k),
+                        "track_interface",
+                        format!(
+                            "({}) track_interface {} is configured on VRRP instance and sync group. Remove vrrp \
+                             instance or sync group config",
+                            m.name, t.name
+                        ),
+                    );
+                }
             }
         }
     }

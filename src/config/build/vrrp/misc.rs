@@ -166,20 +166,25 @@ fn garp_interval(n: &Node, cx: &mut Cx, what: &str) -> Option<Timer> {
     let line = Line::of(n);
     let v = line.slot(cx, 1)?;
     let (val, msgs) = read_decimal(v, 0, i32::MAX as u64, 6, true);
+    // keepalived's lenient decimal reader succeeds (after its message) when
+    // what it made of the word is in range, even under -t.
     match val {
-        Some(us) if msgs.is_empty() => {
+        Some(us) => {
+            if !msgs.is_empty() {
+                line.error(cx, 1, msgs.join("; "));
+            }
             if us >= 1_000_000 {
                 line.warn(cx, 1, format!("The {what} is very large - {v} seconds"));
             }
             Some(Timer::from_micros(us))
         }
-        _ => {
+        None => {
             line.error(
                 cx,
                 1,
                 format!("{}; garp_group {what} '{v}' invalid", msgs.join("; ")),
             );
-            val.map(Timer::from_micros)
+            None
         }
     }
 }
@@ -295,15 +300,14 @@ pub fn apply_interface_up_down_delays(cfg: &mut Config, node: &Node, cx: &mut Cx
         for (slot, k) in delays.iter_mut().zip(1..il.len().min(3)) {
             let v = il.get(k).unwrap_or("");
             let (val, msgs) = read_decimal(v, 0, 255 * 1_000_000, 6, true);
+            if !msgs.is_empty() {
+                il.error(cx, k, msgs.join("; "));
+            }
             match val {
-                Some(us) if msgs.is_empty() => *slot = Timer::from_micros(us),
-                _ => {
+                Some(us) => *slot = Timer::from_micros(us),
+                None => {
                     let what = if k == 1 { "down" } else { "up" };
-                    il.error(
-                        cx,
-                        k,
-                        format!("{}; Invalid {what} delay {v} for {name}", msgs.join("; ")),
-                    );
+                    il.warn(cx, k, format!("Invalid {what} delay {v} for {name}"));
                     ok = false;
                     break;
                 }

@@ -667,6 +667,25 @@ fn sync_group_checks() {
 }
 
 #[test]
+fn sync_group_and_member_tracking_the_same_interface() {
+    let l = load(
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n track_interface {\n  eth1\n }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\nvrrp_instance B {\n interface eth2\n dont_track_primary\n virtual_router_id 2\n virtual_ipaddress {\n  10.0.0.2\n }\n}\nvrrp_sync_group G {\n group {\n  A B\n }\n track_interface {\n  eth1\n  eth2\n  eth0\n }\n}\n",
+    );
+    expect(
+        &l,
+        "t.conf:24:3: error",
+        "(A) track_interface eth1 is configured on VRRP instance and sync group. Remove vrrp instance or sync group config",
+    );
+    expect(
+        &l,
+        "t.conf:26:3: error",
+        "(A) track_interface eth0 is configured on VRRP instance and sync group",
+    );
+    // B's own interface is not tracked (dont_track_primary): no conflict.
+    expect_none(&l, "(B) track_interface");
+}
+
+#[test]
 fn sync_group_keywords() {
     let l = load(
         "vrrp_sync_group G {\n group {\n  A\n }\n group {\n  B\n }\n notify_master /bin/m\n notify \"/bin/n x\"\n smtp_alert\n global_tracking\n notify_priority_changes off\n}\n",
@@ -944,9 +963,25 @@ fn host_interface_checks() {
 #[test]
 fn toml_round_trip_of_a_full_instance() {
     let l = load(
-        "vrrp_script chk {\n script \"/bin/check x\"\n interval 3\n weight -10 reverse\n user nobody\n}\ntrack_file tf {\n file /run/tf\n init_file 3\n}\nvrrp_track_process tp {\n process nginx master\n quorum_max 4\n delay 0.5\n}\nbfd_instance b {\n neighbor_ip 10.0.0.8\n}\nstatic_ipaddress {\n 192.168.9.1/24 dev eth0 brd 192.168.9.255 preferred_lft 30\n}\nstatic_routes {\n 10.9.0.0/16 via 192.168.9.254 dev eth0 encap ip id 5 dst 10.1.1.1 rtt 300ms\n}\nstatic_rules {\n from 192.168.9.0/24 table 100 preference 100 uidrange 1-2 dport 1-2\n}\ngarp_group {\n gna_interval 0.5\n interface eth0\n}\nvrrp_instance VI {\n state BACKUP\n interface eth0\n virtual_router_id 51\n priority 150\n advert_int 0.5\n version 3\n nopreempt\n preempt_delay 3\n accept\n mcast_src_ip 10.0.0.2\n mcast_dst_ip 224.0.0.20\n track_src_ip\n track_interface {\n  eth1 weight -20 reverse\n }\n track_script {\n  chk weight 5\n }\n track_file {\n  tf\n }\n track_process {\n  tp weight 2 noreverse\n }\n track_bfd {\n  b\n }\n virtual_ipaddress {\n  10.0.0.1/24 brd + dev eth0 label eth0:v\n  10.0.0.3 peer 10.0.0.4 home no_track\n }\n virtual_ipaddress_excluded {\n  2001:db8::5/64 -nodad noprefixroute mngtmpaddr autojoin\n }\n virtual_routes {\n  default via 10.0.0.254 dev eth0 table main\n  10.2.0.0/16 dev eth0 nexthop via 10.0.0.7 weight 3\n }\n virtual_rules {\n  from 10.0.0.0/8 table 7 preference 10\n }\n notify_master \"/bin/n a\" root\n notify \"/bin/fifo\"\n notify_deleted\n smtp_alert off\n garp_master_delay 2\n garp_master_repeat 3\n garp_master_refresh 30\n garp_master_refresh_repeat 2\n garp_lower_prio_delay 1\n garp_lower_prio_repeat 1\n garp_extra_if all 10\n lower_prio_no_advert\n higher_prio_send_advert off\n down_timer_adverts 5\n promote_secondaries\n kernel_rx_buf_size 65536\n debug 1\n}\nvrrp_sync_group G {\n group {\n  VI\n }\n sync_group_tracking_weight\n notify_fault /bin/f\n}\n",
+        "vrrp_script chk {\n script \"/bin/check x\"\n interval 3\n weight -10 reverse\n user nobody\n}\ntrack_file tf {\n file /run/tf\n init_file 3\n}\nvrrp_track_process tp {\n process nginx master\n quorum_max 4\n delay 0.5\n}\nbfd_instance b {\n neighbor_ip 10.0.0.8\n}\nstatic_ipaddress {\n 192.168.9.1/24 dev eth0 brd 192.168.9.255 preferred_lft 30\n}\nstatic_routes {\n 10.9.0.0/16 via 192.168.9.254 dev eth0 encap ip id 18446744073709551615 dst 10.1.1.1 rtt 300ms\n 10.8.0.0/16 dev eth0 encap ila ffff:ffff:ffff:ffff\n}\nstatic_rules {\n from 192.168.9.0/24 table 100 preference 100 uidrange 1-2 dport 1-2 tunnel-id 18446744073709551615\n}\ngarp_group {\n gna_interval 0.5\n interface eth0\n}\nvrrp_instance VI {\n state BACKUP\n interface eth0\n virtual_router_id 51\n priority 150\n advert_int 0.5\n version 3\n nopreempt\n preempt_delay 3\n accept\n mcast_src_ip 10.0.0.2\n mcast_dst_ip 224.0.0.20\n track_src_ip\n track_interface {\n  eth1 weight -20 reverse\n }\n track_script {\n  chk weight 5\n }\n track_file {\n  tf\n }\n track_process {\n  tp weight 2 noreverse\n }\n track_bfd {\n  b\n }\n virtual_ipaddress {\n  10.0.0.1/24 brd + dev eth0 label eth0:v\n  10.0.0.3 peer 10.0.0.4 home no_track\n }\n virtual_ipaddress_excluded {\n  2001:db8::5/64 -nodad noprefixroute mngtmpaddr autojoin\n }\n virtual_routes {\n  default via 10.0.0.254 dev eth0 table main\n  10.2.0.0/16 dev eth0 nexthop via 10.0.0.7 weight 3\n }\n virtual_rules {\n  from 10.0.0.0/8 table 7 preference 10\n }\n notify_master \"/bin/n a\" root\n notify \"/bin/fifo\"\n notify_deleted\n smtp_alert off\n garp_master_delay 2\n garp_master_repeat 3\n garp_master_refresh 30\n garp_master_refresh_repeat 2\n garp_lower_prio_delay 1\n garp_lower_prio_repeat 1\n garp_extra_if all 10\n lower_prio_no_advert\n higher_prio_send_advert off\n down_timer_adverts 5\n promote_secondaries\n kernel_rx_buf_size 65536\n debug 1\n}\nvrrp_sync_group G {\n group {\n  VI\n }\n sync_group_tracking_weight\n notify_fault /bin/f\n}\nvrrp_instance U {\n interface eth1\n dont_track_primary\n virtual_router_id 52\n use_vmac vm52 02:00:00:00:00:05\n use_vmac_addr\n vmac_xmit_base\n use_ipvlan ipv52 10.1.0.9/24 private\n unicast_peer {\n  10.1.0.2 min_ttl 3\n  10.1.0.3\n }\n unicast_ttl 9\n unicast_fault_no_peer\n old_unicast_checksum never\n strict_mode on\n skip_check_adv_addr\n notify_priority_changes\n lvs_sync_daemon_interface eth1\n linkbeat_use_polling\n notify_backup /bin/b\n notify_fault /bin/f\n notify_stop /bin/s\n notify_master_rx_lower_pri /bin/r\n authentication {\n  auth_type AH\n  auth_pass pw\n }\n virtual_ipaddress {\n  10.1.0.1/24 scope global preferred_lft 0 use_vmac\n }\n}\nvrrp_instance W {\n vrf vrf1\n native_ipv6\n virtual_router_id 53\n virtual_ipaddress {\n  fe80::53\n }\n}\ntrack_group TG {\n group {\n  U W\n }\n}\nlinkbeat_interfaces {\n eth0 ETHTOOL\n}\ninterface_up_down_delays {\n eth0 2 1\n}\n",
     );
     let before = l.config.clone();
+    assert_eq!(l.config.static_rules[0].tunnel_id, Some(u64::MAX));
+    assert_eq!(l.config.static_routes.len(), 2, "{:#?}", msgs(&l));
+    assert_eq!(
+        l.config.static_routes[1]
+            .encap
+            .as_ref()
+            .and_then(|e| e.locator),
+        Some(u64::MAX)
+    );
+    let u = inst(&l, "U");
+    assert!(u.use_vmac.is_some() && u.use_ipvlan.is_some() && u.vmac_xmit_base);
+    assert_eq!(
+        u.use_ipvlan.as_ref().and_then(|v| v.mode),
+        Some(IpvlanMode::Private)
+    );
+    assert_eq!(inst(&l, "W").vrf.as_deref(), Some("vrf1"));
     assert_eq!(inst(&l, "VI").virtual_ipaddress.len(), 2, "{:#?}", msgs(&l));
     let text = crate::config::to_toml(&before).expect("to toml");
     let after: Config = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -958,7 +993,7 @@ fn toml_round_trip_of_a_full_instance() {
 
 #[test]
 fn toml_models_get_the_same_checks() {
-    let text = "[[vrrp_instance]]\nname = \"VI\"\ninterface = \"eth0\"\nvirtual_router_id = 0\ntrack_script = [{ name = \"nope\" }]\n[[vrrp_instance.virtual_ipaddress]]\naddress = \"10.0.0.1/32\"\n[[vrrp_instance.virtual_ipaddress]]\naddress = \"fe80::1/128\"\n";
+    let text = "[[vrrp_instance]]\nname = \"VI\"\ninterface = \"eth0\"\nvirtual_router_id = 0\ntrack_script = [{ name = \"nope\" }]\n[[vrrp_instance.virtual_ipaddress]]\naddress = \"10.0.0.1/32\"\n[[vrrp_instance.virtual_ipaddress]]\naddress = \"fe80::1/128\"\n[[vrrp_sync_group]]\nname = \"G\"\ngroup = [\"VI\"]\ntrack_file = [{ name = \"nofile\" }]\n";
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("site.toml");
     std::fs::write(&path, text).expect("write");
@@ -976,6 +1011,11 @@ fn toml_models_get_the_same_checks() {
     assert!(
         m.iter()
             .any(|d| d.contains("address family must match VRRP instance [fe80::1/128]")),
+        "{m:#?}"
+    );
+    assert!(
+        m.iter()
+            .any(|d| d.contains("(G) track file nofile not found")),
         "{m:#?}"
     );
 }
@@ -1038,7 +1078,7 @@ fn dump_files() {
         return;
     };
     let mut o = LoadOptions::default();
-    o.build.check_host = true;
+    o.build.check_host = std::env::var("KRS_NOHOST").is_err();
     for f in list.split(':') {
         let l = load_file(std::path::Path::new(f), &o);
         println!("=== {f}");
@@ -1047,6 +1087,132 @@ fn dump_files() {
         }
         if std::env::var("KRS_TOML").is_ok() {
             println!("{}", crate::config::to_toml(&l.config).unwrap_or_default());
+        }
+    }
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Words that steer the VRRP parsers into their branches, plus junk.
+    const WORDS: &[&str] = &[
+        "vrrp_instance",
+        "vrrp_sync_group",
+        "vrrp_script",
+        "track_file",
+        "vrrp_track_process",
+        "static_routes",
+        "static_rules",
+        "static_ipaddress",
+        "garp_group",
+        "bfd_instance",
+        "track_group",
+        "virtual_ipaddress",
+        "virtual_routes",
+        "virtual_rules",
+        "unicast_peer",
+        "track_interface",
+        "track_script",
+        "group",
+        "{",
+        "}",
+        "VI",
+        "eth0",
+        "10.0.0.1/24",
+        "fe80::1",
+        "default",
+        "via",
+        "dev",
+        "inet6",
+        "inet",
+        "nexthop",
+        "encap",
+        "ip",
+        "mpls",
+        "weight",
+        "-254",
+        "254",
+        "0",
+        "300",
+        "0.5",
+        "x",
+        "table",
+        "main",
+        "from",
+        "to",
+        "goto",
+        "preference",
+        "brd",
+        "+",
+        "peer",
+        "label",
+        "scope",
+        "link",
+        "lock",
+        "mtu",
+        "rtt",
+        "3ms",
+        "interface",
+        "priority",
+        "state",
+        "MASTER",
+        "authentication",
+        "auth_pass",
+        "auth_type",
+        "AH",
+        "notify_master",
+        "\"/bin/x y\"",
+        "'a",
+        "use_vmac",
+        "use_ipvlan",
+        "min_ttl",
+        "or",
+        "as",
+        "realms",
+        "1/2",
+        "fwmark",
+        "0x10/0xff",
+        "sport",
+        "80-90",
+        "uidrange",
+        "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+        #[test]
+        fn vrrp_parsers_never_panic(lines in prop::collection::vec(prop::collection::vec(0..WORDS.len(), 1..8), 1..30)) {
+            let text: String = lines
+                .iter()
+                .map(|l| l.iter().map(|i| WORDS[*i]).collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let l = load(&text);
+            let toml = crate::config::to_toml(&l.config).expect("serialises");
+            let back: Config = toml::from_str(&toml).expect("reads back");
+            prop_assert_eq!(back, l.config);
+        }
+
+        #[test]
+        fn item_grammars_never_panic(lines in prop::collection::vec(prop::collection::vec(0..WORDS.len(), 1..12), 1..6)) {
+            let items: String = lines
+                .iter()
+                .map(|l| l.iter().map(|i| WORDS[*i]).filter(|w| *w != "{" && *w != "}").collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>()
+                .join("\n  ");
+            let mut text = String::from("vrrp_instance VI {\n interface eth0\n virtual_router_id 1\n");
+            for block in ["virtual_ipaddress", "virtual_routes", "virtual_rules", "unicast_peer", "track_interface"] {
+                text += &format!(" {block} {{\n  {items}\n }}\n");
+            }
+            text += "}\n";
+            for block in ["static_ipaddress", "static_routes", "static_rules", "linkbeat_interfaces", "interface_up_down_delays"] {
+                text += &format!("{block} {{\n  {items}\n}}\n");
+            }
+            let l = load(&text);
+            let toml = crate::config::to_toml(&l.config).expect("serialises");
+            let back: Config = toml::from_str(&toml).expect("reads back");
+            prop_assert_eq!(back, l.config);
         }
     }
 }

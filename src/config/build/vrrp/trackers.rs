@@ -714,7 +714,10 @@ fn bfd_interval(b: &mut BfdBuild, n: &Node, cx: &mut Cx, what: &str, min_ms: u64
     let v = line.slot(cx, 1)?;
     let max_ms = u64::from(u32::MAX) / 1000;
     let (val, msgs) = read_decimal(v, min_ms * 1000, max_ms * 1000, 3, false);
-    let Some(us) = val.filter(|_| msgs.is_empty()) else {
+    if val.is_some() && !msgs.is_empty() {
+        line.error(cx, 1, msgs.join("; "));
+    }
+    let Some(us) = val else {
         line.error(
             cx,
             1,

@@ -17,6 +17,40 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// 64-bit values beyond what TOML integers hold are written as strings.
+mod opt_u64 {
+    use serde::{de, Deserializer, Serializer};
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(x) if *x > i64::MAX as u64 => s.serialize_str(&x.to_string()),
+            Some(x) => s.serialize_u64(*x),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Option<u64>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an unsigned 64-bit number (or its decimal string)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Some(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                u64::try_from(v).map(Some).map_err(E::custom)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                v.parse().map(Some).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// Serialise a type through its `Display` and read it back through `FromStr`
 /// (also accepting a bare integer for the numbered types).
 macro_rules! string_serde {
@@ -356,7 +390,7 @@ pub struct Encap {
     pub encap_type: EncapType,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_u64")]
     pub id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dst: Option<IpAddr>,
@@ -371,7 +405,7 @@ pub struct Encap {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flags: Option<u16>,
     /// ILA locator (64 bits).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_u64")]
     pub locator: Option<u64>,
 }
 
@@ -623,7 +657,11 @@ pub struct RuleSpec {
     pub iif: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oif: Option<String>,
-    #[serde(rename = "tunnel-id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "tunnel-id",
+        skip_serializing_if = "Option::is_none",
+        with = "opt_u64"
+    )]
     pub tunnel_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uidrange: Option<UidRange>,
