@@ -539,6 +539,25 @@ pub fn apply_virtual_server_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
     let Some(name) = required(cx, node, 0) else {
         return;
     };
+    // keepalived hands the words after the name to its value-block reader
+    // with an empty first word; the reader's complaints about extra words or
+    // a missing '{' then name that empty word, which stops keepalived.
+    if node.args.len() > 1 {
+        cx.fatal(
+            node,
+            1,
+            "extra words after the virtual_server_group name - keepalived 2.2.7 cannot run with this",
+        );
+        return;
+    }
+    if node.block_loc.is_none() {
+        cx.fatal(
+            node,
+            0,
+            "virtual_server_group without '{' - keepalived 2.2.7 cannot run with this",
+        );
+        return;
+    }
     let mut g = VirtualServerGroup {
         name: name.to_owned(),
         ..Default::default()
@@ -3937,6 +3956,52 @@ mod tests {
         );
         // DR real server port differs from a group entry's port.
         expect(&l, "t.conf:20:2", Severity::Error, "virtual server [G]:0:[10.0.1.0-10.0.1.7,443] and real server [10.0.1.9]:tcp:80 ports don't match");
+    }
+
+    #[test]
+    fn group_services_get_keepalived_s_checks() {
+        let l = load("virtual_server_group G {\n fwmark 1\n 10.0.0.1 80\n}\nvirtual_server group G {\n lvs_sched rr\n lvs_method DR\n ha_suspend\n ops\n real_server 10.0.0.2 81 {\n }\n}\nvirtual_server fwmark 2 {\n lvs_sched rr\n lvs_method DR\n}\n");
+        expect(
+            &l,
+            "t.conf:8:2",
+            Severity::Error,
+            "Virtual server [G]:0: cannot use ha_suspend with fwmarks - clearing ha_suspend",
+        );
+        expect(
+            &l,
+            "t.conf:5:1",
+            Severity::Error,
+            "Virtual server [G]:0: no protocol set - defaulting to UDP",
+        );
+        // UDP by default, so one-packet scheduling stays.
+        expect_none(&l, "one packet scheduling");
+        expect(&l, "t.conf:10:2", Severity::Error, "WARNING - fwmark virtual server [G]:0, real server [10.0.0.2]:udp:81 has port specified - port will be ignored");
+        expect(&l, "t.conf:10:2", Severity::Error, "virtual server [G]:0:[10.0.0.1,80] and real server [10.0.0.2]:udp:81 ports don't match");
+        expect(
+            &l,
+            "t.conf:13:1",
+            Severity::Error,
+            "Virtual server FWM 2 has no real servers - ignoring",
+        );
+    }
+
+    #[test]
+    fn group_header_problems_stop_keepalived() {
+        let l = load("virtual_server_group G extra {\n 10.0.0.1 80\n}\n");
+        expect(
+            &l,
+            "t.conf:1:24",
+            Severity::Fatal,
+            "extra words after the virtual_server_group name",
+        );
+        let l = load("virtual_server_group G\n 10.0.0.1 80\n}\n");
+        expect(
+            &l,
+            "t.conf:1:22",
+            Severity::Fatal,
+            "virtual_server_group without '{'",
+        );
+        assert!(l.config.virtual_server_group.is_empty());
     }
 
     #[test]
