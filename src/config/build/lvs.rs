@@ -22,12 +22,12 @@ use super::{collect, Cx, Keyword, KeywordInfo, Kind::*, Support::*};
 use crate::config::ast::{split_command, Node};
 use crate::config::diag::Severity;
 use crate::config::model::lvs::{
-    decode_hex, BfdCheck, Checker, CheckerScript, ConnectionSettings, DnsCheck, DnsType, FileCheck,
-    ForwardingMethod, HttpCheck, HttpProtocol, LvsMethod, MiscCheck, PersistenceGranularity,
-    PingCheck, RealServer, RegexStack, Scheduler, ServiceFamily, ServiceProtocol, SmtpCheck,
-    SmtpHost, SorryServer, SslContext, StatusCodeRange, TcpCheck, TunnelChecksum, TunnelType,
-    UdpCheck, Url, VirtualServer, VirtualServerGroup, VsgFwmark, VsgRange,
-    DEFAULT_PERSISTENCE_TIMEOUT, REGEX_OPTIONS,
+    decode_hex, BfdCheck, Checker, CheckerScript, ConnectionSettings, DnsCheck, DnsType,
+    DroppedService, FileCheck, ForwardingMethod, HttpCheck, HttpProtocol, LvsMethod, MiscCheck,
+    PersistenceGranularity, PingCheck, RealServer, RegexStack, Scheduler, ServiceFamily,
+    ServiceProtocol, SmtpCheck, SmtpHost, SorryServer, SslContext, StatusCodeRange, TcpCheck,
+    TunnelChecksum, TunnelType, UdpCheck, Url, VirtualServer, VirtualServerGroup, VsgFwmark,
+    VsgRange, DEFAULT_PERSISTENCE_TIMEOUT, REGEX_OPTIONS,
 };
 use crate::config::model::{Config, ScriptUser};
 use crate::config::values::{parse_bool_word, Timer};
@@ -2465,20 +2465,8 @@ fn validate_virtual_server(
         cx.report_at(Severity::Error, at, kw, msg);
     };
 
-    let identities = usize::from(vs.address.is_some())
-        + usize::from(vs.fwmark.is_some())
-        + usize::from(vs.group.is_some());
-    if identities != 1 {
-        err(
-            cx,
-            key,
-            KW,
-            "a virtual server needs exactly one of address, fwmark and group - ignoring it".into(),
-        );
-        return;
-    }
-
-    // link_vsg_to_vs (keepalived only logs these, so they are warnings).
+    // link_vsg_to_vs (keepalived only logs the group problems, so they are
+    // warnings), then the first check of validate_check_config.
     let group_seq = vs.group.as_ref().map(|name| {
         cfg.virtual_server[..index]
             .iter()
@@ -2489,26 +2477,29 @@ fn validate_virtual_server(
         (Some(g), Some(seq)) => format!("[{g}]:{seq}"),
         _ => vs.describe(p),
     };
-    if let Some(name) = &vs.group {
-        let Some(g) = vs.find_group(groups) else {
-            cx.report_at(
-                Severity::Warning,
-                key,
-                KW,
+    let name = vs.group.as_deref().unwrap_or("");
+    let dropped = vs.dropped(groups);
+    let warn = |cx: &mut Cx, msg: String| cx.report_at(Severity::Warning, key, KW, msg);
+    match dropped {
+        Some(DroppedService::BadIdentity) => {
+            let msg =
+                "a virtual server needs exactly one of address, fwmark and group - ignoring it";
+            err(cx, key, KW, msg.into());
+            return;
+        }
+        Some(DroppedService::UnknownGroup) => {
+            warn(
+                cx,
                 format!(
                     "Virtual server group {name} specified but not configured - ignoring virtual server {}",
                     describe(None)
                 ),
             );
             return;
-        };
-        let af = vs.family(&[]);
-        let (v4, v6) = (g.has_ipv4(), g.has_ipv6());
-        if v4 && v6 && af.is_some() {
-            cx.report_at(
-                Severity::Warning,
-                key,
-                KW,
+        }
+        Some(DroppedService::MixedGroupWithFamily) => {
+            warn(
+                cx,
                 format!(
                     "{name}: virtual server group with IPv4 & IPv6 doesn't match virtual server {} - ignoring",
                     describe(None)
@@ -2516,11 +2507,9 @@ fn validate_virtual_server(
             );
             return;
         }
-        if (v4 && af == Some(ServiceFamily::Inet6)) || (v6 && af == Some(ServiceFamily::Inet)) {
-            cx.report_at(
-                Severity::Warning,
-                key,
-                KW,
+        Some(DroppedService::GroupFamilyMismatch) => {
+            warn(
+                cx,
                 format!(
                     "{name}: address family doesn't match virtual server {} - ignoring",
                     describe(None)
@@ -2528,30 +2517,30 @@ fn validate_virtual_server(
             );
             return;
         }
-        if v4 == v6 && af.is_none() && g.fwmark_without_family() {
-            cx.report_at(
-                Severity::Warning,
+        Some(DroppedService::NoRealServers) => {
+            err(
+                cx,
                 key,
                 KW,
+                format!(
+                    "Virtual server {} has no real servers - ignoring",
+                    describe(vs.protocol)
+                ),
+            );
+            return;
+        }
+        None => {}
+    }
+    if let Some(g) = vs.find_group(groups) {
+        if g.has_ipv4() == g.has_ipv6() && vs.family(&[]).is_none() && g.fwmark_without_family() {
+            warn(
+                cx,
                 format!(
                     "{name}: Virtual server {} address family cannot be determined, defaulting to IPv4",
                     describe(None)
                 ),
             );
         }
-    }
-
-    if vs.real_server.is_empty() {
-        err(
-            cx,
-            key,
-            KW,
-            format!(
-                "Virtual server {} has no real servers - ignoring",
-                describe(vs.protocol)
-            ),
-        );
-        return;
     }
 
     // TOML-loaded models get the checks the parser makes while reading.
