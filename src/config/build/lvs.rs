@@ -22,12 +22,12 @@ use super::{collect, Cx, Keyword, KeywordInfo, Kind::*, Support::*};
 use crate::config::ast::{split_command, Node};
 use crate::config::diag::Severity;
 use crate::config::model::lvs::{
-    decode_hex, BfdCheck, Checker, CheckerScript, ConnectionSettings, DnsCheck, DnsType, FileCheck,
-    ForwardingMethod, HttpCheck, HttpProtocol, LvsMethod, MiscCheck, PersistenceGranularity,
-    PingCheck, RealServer, RegexStack, Scheduler, ServiceFamily, ServiceProtocol, SmtpCheck,
-    SmtpHost, SorryServer, SslContext, StatusCodeRange, TcpCheck, TunnelChecksum, TunnelType,
-    UdpCheck, Url, VirtualServer, VirtualServerGroup, VsgFwmark, VsgRange,
-    DEFAULT_PERSISTENCE_TIMEOUT, REGEX_OPTIONS,
+    decode_hex, BfdCheck, Checker, CheckerScript, ConnectionSettings, DnsCheck, DnsType,
+    DroppedService, FileCheck, ForwardingMethod, HttpCheck, HttpProtocol, LvsMethod, MiscCheck,
+    PersistenceGranularity, PingCheck, RealServer, RegexStack, Scheduler, ServiceFamily,
+    ServiceProtocol, SmtpCheck, SmtpHost, SorryServer, SslContext, StatusCodeRange, TcpCheck,
+    TunnelChecksum, TunnelType, UdpCheck, Url, VirtualServer, VirtualServerGroup, VsgFwmark,
+    VsgRange, DEFAULT_PERSISTENCE_TIMEOUT, REGEX_OPTIONS,
 };
 use crate::config::model::{Config, ScriptUser};
 use crate::config::values::{parse_bool_word, Timer};
@@ -539,6 +539,25 @@ pub fn apply_virtual_server_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
     let Some(name) = required(cx, node, 0) else {
         return;
     };
+    // keepalived hands the words after the name to its value-block reader
+    // with an empty first word; the reader's complaints about extra words or
+    // a missing '{' then name that empty word, which stops keepalived.
+    if node.args.len() > 1 {
+        cx.fatal(
+            node,
+            1,
+            "extra words after the virtual_server_group name - keepalived 2.2.7 cannot run with this",
+        );
+        return;
+    }
+    if node.block_loc.is_none() {
+        cx.fatal(
+            node,
+            0,
+            "virtual_server_group without '{' - keepalived 2.2.7 cannot run with this",
+        );
+        return;
+    }
     let mut g = VirtualServerGroup {
         name: name.to_owned(),
         ..Default::default()
@@ -2446,20 +2465,8 @@ fn validate_virtual_server(
         cx.report_at(Severity::Error, at, kw, msg);
     };
 
-    let identities = usize::from(vs.address.is_some())
-        + usize::from(vs.fwmark.is_some())
-        + usize::from(vs.group.is_some());
-    if identities != 1 {
-        err(
-            cx,
-            key,
-            KW,
-            "a virtual server needs exactly one of address, fwmark and group - ignoring it".into(),
-        );
-        return;
-    }
-
-    // link_vsg_to_vs (keepalived only logs these, so they are warnings).
+    // link_vsg_to_vs (keepalived only logs the group problems, so they are
+    // warnings), then the first check of validate_check_config.
     let group_seq = vs.group.as_ref().map(|name| {
         cfg.virtual_server[..index]
             .iter()
@@ -2470,26 +2477,29 @@ fn validate_virtual_server(
         (Some(g), Some(seq)) => format!("[{g}]:{seq}"),
         _ => vs.describe(p),
     };
-    if let Some(name) = &vs.group {
-        let Some(g) = vs.find_group(groups) else {
-            cx.report_at(
-                Severity::Warning,
-                key,
-                KW,
+    let name = vs.group.as_deref().unwrap_or("");
+    let dropped = vs.dropped(groups);
+    let warn = |cx: &mut Cx, msg: String| cx.report_at(Severity::Warning, key, KW, msg);
+    match dropped {
+        Some(DroppedService::BadIdentity) => {
+            let msg =
+                "a virtual server needs exactly one of address, fwmark and group - ignoring it";
+            err(cx, key, KW, msg.into());
+            return;
+        }
+        Some(DroppedService::UnknownGroup) => {
+            warn(
+                cx,
                 format!(
                     "Virtual server group {name} specified but not configured - ignoring virtual server {}",
                     describe(None)
                 ),
             );
             return;
-        };
-        let af = vs.family(&[]);
-        let (v4, v6) = (g.has_ipv4(), g.has_ipv6());
-        if v4 && v6 && af.is_some() {
-            cx.report_at(
-                Severity::Warning,
-                key,
-                KW,
+        }
+        Some(DroppedService::MixedGroupWithFamily) => {
+            warn(
+                cx,
                 format!(
                     "{name}: virtual server group with IPv4 & IPv6 doesn't match virtual server {} - ignoring",
                     describe(None)
@@ -2497,11 +2507,9 @@ fn validate_virtual_server(
             );
             return;
         }
-        if (v4 && af == Some(ServiceFamily::Inet6)) || (v6 && af == Some(ServiceFamily::Inet)) {
-            cx.report_at(
-                Severity::Warning,
-                key,
-                KW,
+        Some(DroppedService::GroupFamilyMismatch) => {
+            warn(
+                cx,
                 format!(
                     "{name}: address family doesn't match virtual server {} - ignoring",
                     describe(None)
@@ -2509,30 +2517,30 @@ fn validate_virtual_server(
             );
             return;
         }
-        if v4 == v6 && af.is_none() && g.fwmark_without_family() {
-            cx.report_at(
-                Severity::Warning,
+        Some(DroppedService::NoRealServers) => {
+            err(
+                cx,
                 key,
                 KW,
+                format!(
+                    "Virtual server {} has no real servers - ignoring",
+                    describe(vs.protocol)
+                ),
+            );
+            return;
+        }
+        None => {}
+    }
+    if let Some(g) = vs.find_group(groups) {
+        if g.has_ipv4() == g.has_ipv6() && vs.family(&[]).is_none() && g.fwmark_without_family() {
+            warn(
+                cx,
                 format!(
                     "{name}: Virtual server {} address family cannot be determined, defaulting to IPv4",
                     describe(None)
                 ),
             );
         }
-    }
-
-    if vs.real_server.is_empty() {
-        err(
-            cx,
-            key,
-            KW,
-            format!(
-                "Virtual server {} has no real servers - ignoring",
-                describe(vs.protocol)
-            ),
-        );
-        return;
     }
 
     // TOML-loaded models get the checks the parser makes while reading.
@@ -3937,6 +3945,52 @@ mod tests {
         );
         // DR real server port differs from a group entry's port.
         expect(&l, "t.conf:20:2", Severity::Error, "virtual server [G]:0:[10.0.1.0-10.0.1.7,443] and real server [10.0.1.9]:tcp:80 ports don't match");
+    }
+
+    #[test]
+    fn group_services_get_keepalived_s_checks() {
+        let l = load("virtual_server_group G {\n fwmark 1\n 10.0.0.1 80\n}\nvirtual_server group G {\n lvs_sched rr\n lvs_method DR\n ha_suspend\n ops\n real_server 10.0.0.2 81 {\n }\n}\nvirtual_server fwmark 2 {\n lvs_sched rr\n lvs_method DR\n}\n");
+        expect(
+            &l,
+            "t.conf:8:2",
+            Severity::Error,
+            "Virtual server [G]:0: cannot use ha_suspend with fwmarks - clearing ha_suspend",
+        );
+        expect(
+            &l,
+            "t.conf:5:1",
+            Severity::Error,
+            "Virtual server [G]:0: no protocol set - defaulting to UDP",
+        );
+        // UDP by default, so one-packet scheduling stays.
+        expect_none(&l, "one packet scheduling");
+        expect(&l, "t.conf:10:2", Severity::Error, "WARNING - fwmark virtual server [G]:0, real server [10.0.0.2]:udp:81 has port specified - port will be ignored");
+        expect(&l, "t.conf:10:2", Severity::Error, "virtual server [G]:0:[10.0.0.1,80] and real server [10.0.0.2]:udp:81 ports don't match");
+        expect(
+            &l,
+            "t.conf:13:1",
+            Severity::Error,
+            "Virtual server FWM 2 has no real servers - ignoring",
+        );
+    }
+
+    #[test]
+    fn group_header_problems_stop_keepalived() {
+        let l = load("virtual_server_group G extra {\n 10.0.0.1 80\n}\n");
+        expect(
+            &l,
+            "t.conf:1:24",
+            Severity::Fatal,
+            "extra words after the virtual_server_group name",
+        );
+        let l = load("virtual_server_group G\n 10.0.0.1 80\n}\n");
+        expect(
+            &l,
+            "t.conf:1:22",
+            Severity::Fatal,
+            "virtual_server_group without '{'",
+        );
+        assert!(l.config.virtual_server_group.is_empty());
     }
 
     #[test]

@@ -480,6 +480,21 @@ pub struct SorryServer {
     pub lvs_method: Option<LvsMethod>,
 }
 
+/// Why keepalived 2.2.7 drops a virtual server after reading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DroppedService {
+    /// Not exactly one of address, fwmark and group (only possible in TOML).
+    BadIdentity,
+    /// `group NAME` names no virtual_server_group.
+    UnknownGroup,
+    /// The group has IPv4 and IPv6 entries but the service has a family.
+    MixedGroupWithFamily,
+    /// The group's family is not the service's.
+    GroupFamilyMismatch,
+    /// No real server is left.
+    NoRealServers,
+}
+
 /// IPVS service flags as the kernel numbers them (`IP_VS_SVC_F_*`).
 pub mod ipvs_flags {
     pub const ONEPACKET: u32 = 0x0004;
@@ -776,6 +791,36 @@ impl VirtualServer {
                     ServiceFamily::Inet6
                 });
             }
+        }
+        None
+    }
+
+    /// Why keepalived drops this service before using it (`None`: it is
+    /// used).  The engines must skip a dropped service; [`validate`] reports it.
+    ///
+    /// [`validate`]: crate::config::build::lvs::validate
+    pub fn dropped(&self, groups: &[VirtualServerGroup]) -> Option<DroppedService> {
+        let identities = usize::from(self.address.is_some())
+            + usize::from(self.fwmark.is_some())
+            + usize::from(self.group.is_some());
+        if identities != 1 {
+            return Some(DroppedService::BadIdentity);
+        }
+        if self.group.is_some() {
+            let Some(g) = self.find_group(groups) else {
+                return Some(DroppedService::UnknownGroup);
+            };
+            let af = self.family(&[]);
+            let (v4, v6) = (g.has_ipv4(), g.has_ipv6());
+            if v4 && v6 && af.is_some() {
+                return Some(DroppedService::MixedGroupWithFamily);
+            }
+            if (v4 && af == Some(ServiceFamily::Inet6)) || (v6 && af == Some(ServiceFamily::Inet)) {
+                return Some(DroppedService::GroupFamilyMismatch);
+            }
+        }
+        if self.real_server.is_empty() {
+            return Some(DroppedService::NoRealServers);
         }
         None
     }
@@ -1738,6 +1783,38 @@ mod tests {
             v.effective_flags(&[]),
             ipvs_flags::ONEPACKET | ipvs_flags::SCHED_SH_PORT
         );
+    }
+
+    #[test]
+    fn services_keepalived_drops() {
+        let g6 = VirtualServerGroup {
+            name: "G".into(),
+            ranges: vec![VsgRange {
+                address: "2001:db8::1".parse().unwrap(),
+                range_end: None,
+                port: Some(80),
+            }],
+            fwmarks: vec![],
+        };
+        let mut v = VirtualServer {
+            group: Some("G".into()),
+            real_server: vec![rs("10.0.0.2", None)],
+            ..Default::default()
+        };
+        assert_eq!(v.dropped(&[]), Some(DroppedService::UnknownGroup));
+        assert_eq!(
+            v.dropped(std::slice::from_ref(&g6)),
+            Some(DroppedService::GroupFamilyMismatch)
+        );
+        v.real_server = vec![rs("2001:db8::2", None)];
+        assert_eq!(v.dropped(std::slice::from_ref(&g6)), None);
+        v.real_server.clear();
+        assert_eq!(
+            v.dropped(std::slice::from_ref(&g6)),
+            Some(DroppedService::NoRealServers)
+        );
+        v.fwmark = Some(1);
+        assert_eq!(v.dropped(&[g6]), Some(DroppedService::BadIdentity));
     }
 
     #[test]
