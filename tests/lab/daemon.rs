@@ -87,7 +87,10 @@ impl Daemon {
     /// parent and its VRRP child: a real crash, see keepalived-vrrp-baseline.md).
     pub fn kill9_group(&mut self, host: &Host) {
         let _ = std::process::Command::new("sh")
-            .args(["-c", &format!("ip netns pids {} | xargs -r kill -9", host.ns)])
+            .args([
+                "-c",
+                &format!("ip netns pids {} | xargs -r kill -9", host.ns),
+            ])
             .status();
         self.kill9();
     }

@@ -62,7 +62,7 @@ fn arg_or_exit<'n>(cx: &mut Cx, n: &'n Node, i: usize) -> Option<&'n str> {
     } else {
         n.arg_str(i - 1).unwrap_or(n.name())
     };
-    cx.fatal(
+    cx.stop(
         n,
         i,
         format!(

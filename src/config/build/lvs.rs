@@ -58,7 +58,7 @@ fn required<'n>(cx: &mut Cx, n: &'n Node, i: usize) -> Option<&'n str> {
     match n.arg_str(i) {
         Some(s) => Some(s),
         None => {
-            cx.fatal(
+            cx.stop(
                 n,
                 i,
                 format!(
@@ -796,7 +796,7 @@ pub fn apply_virtual_server(cfg: &mut Config, node: &Node, cx: &mut Cx) {
     match first {
         "group" => {
             let Some(name) = node.arg_str(1) else {
-                cx.fatal(
+                cx.stop(
                     node,
                     1,
                     "virtual_server group without a group name - keepalived 2.2.7 crashes on this",
@@ -807,7 +807,7 @@ pub fn apply_virtual_server(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         }
         "fwmark" => {
             let Some(s) = node.arg_str(1) else {
-                cx.fatal(
+                cx.stop(
                     node,
                     1,
                     "virtual_server fwmark without a mark - keepalived 2.2.7 crashes on this",
@@ -1952,7 +1952,7 @@ static URL: &[Keyword<UrlBuild>] = &[
                 "regex missing or too many fields - ignored (quote the pattern)",
             ),
             // keepalived 2.2.7 crashes here (it uses the failed re-split).
-            Err(e) => cx.fatal(n, 0, format!("{e} - keepalived 2.2.7 crashes on this")),
+            Err(e) => cx.stop(n, 0, format!("{e} - keepalived 2.2.7 crashes on this")),
         }
     }),
     Keyword::new("regex_no_match", Leaf, Full, |b, n, cx| {
@@ -2015,7 +2015,7 @@ static MISC_CHECK: &[Keyword<ChkBuild<MiscCheck>>] = checker_keywords!(timing Mi
             Ok(w) => w,
             Err(e) => {
                 // keepalived 2.2.7 crashes here (it uses the failed re-split).
-                cx.fatal(n, 0, format!("{e} - keepalived 2.2.7 crashes on this"));
+                cx.stop(n, 0, format!("{e} - keepalived 2.2.7 crashes on this"));
                 return;
             }
         };

@@ -142,6 +142,14 @@ impl<'a> Cx<'a> {
         self.report(Severity::Fatal, node, i, msg);
     }
 
+    /// keepalived stops reading here (a keyword without its value, or a line it
+    /// crashes on): fatal, and the `-t` verdict is "cannot run" whatever else
+    /// was reported. We keep reading so every problem is reported.
+    pub fn stop(&mut self, node: &Node, i: usize, msg: impl Into<String>) {
+        self.report(Severity::Fatal, node, i, msg);
+        self.diags.aborted = true;
+    }
+
     /// Report at a remembered location (see [`SourceMap`]).
     pub fn report_at(
         &mut self,

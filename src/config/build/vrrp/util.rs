@@ -88,6 +88,7 @@ impl<'a> Line<'a> {
             ),
         };
         self.report(cx, Severity::Fatal, k, msg);
+        cx.diags.aborted = true;
         None
     }
 
