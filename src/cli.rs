@@ -178,6 +178,11 @@ pub struct Cli {
     #[arg(long = "dump-config", value_name = "FORMAT", value_enum)]
     pub dump_config: Option<DumpFormat>,
 
+    /// Where SIGUSR1 (state), SIGUSR2 (statistics) and the JSON dump are
+    /// written: keepalived-rs.data, keepalived-rs.stats, keepalived-rs.json
+    #[arg(long = "dump-dir", value_name = "DIR", default_value = "/tmp")]
+    pub dump_dir: PathBuf,
+
     /// List every configuration keyword keepalived-rs knows, with its support level
     #[arg(long = "keywords")]
     pub keywords: bool,

@@ -8,6 +8,7 @@
 //! - the **main thread** runs a small runtime for signals and, later, the
 //!   checkers and the IPVS syncer; it never blocks the VRRP thread.
 
+pub mod dump;
 pub mod pidfile;
 pub mod specs;
 
@@ -101,7 +102,7 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             return 1;
         }
     };
-    let code = rt.block_on(signal_loop(cli, opts, ctl_tx));
+    let code = rt.block_on(signal_loop(cli, opts, ctl_tx, stats.clone()));
     if let Some(h) = vrrp_thread {
         let _ = h.join();
     }
@@ -154,14 +155,23 @@ fn vrrp_thread_main(
     });
 }
 
-async fn signal_loop(cli: &Cli, opts: LoadOptions, ctl: mpsc::Sender<Control>) -> i32 {
+async fn signal_loop(
+    cli: &Cli,
+    opts: LoadOptions,
+    ctl: mpsc::Sender<Control>,
+    stats: SharedStats,
+) -> i32 {
     use tokio::signal::unix::{signal, SignalKind};
-    let (mut term, mut int, mut hup) = match (
+    let json_signal = crate::cli::signum("JSON").unwrap_or(libc::SIGRTMIN() + 2);
+    let (mut term, mut int, mut hup, mut usr1, mut usr2, mut json) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
         signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::user_defined2()),
+        signal(SignalKind::from_raw(json_signal)),
     ) {
-        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f)) => (a, b, c, d, e, f),
         _ => {
             tracing::error!("cannot install signal handlers");
             return 1;
@@ -171,6 +181,9 @@ async fn signal_loop(cli: &Cli, opts: LoadOptions, ctl: mpsc::Sender<Control>) -
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
+            _ = usr1.recv() => dump::write(&cli.dump_dir, dump::Kind::Data, &stats),
+            _ = usr2.recv() => dump::write(&cli.dump_dir, dump::Kind::Stats, &stats),
+            _ = json.recv() => dump::write(&cli.dump_dir, dump::Kind::Json, &stats),
             _ = hup.recv() => {
                 // Validate-then-swap: read and check the whole new configuration
                 // first; on any error keep running the old one.

@@ -522,6 +522,21 @@ impl Engine {
             ttl_or_hoplimit: Some(pkt.ttl),
             multicast: pkt.multicast(),
         };
+        // No instance of ours on this interface uses that VRID: count it on
+        // the interface's instances (keepalived's log_unknown_vrids case).
+        let ours = |r: &RtInstance| r.socket_key == key && pkt.src != r.src;
+        if !self
+            .inst
+            .iter()
+            .any(|r| ours(r) && r.spec.params.vrid == vrid)
+        {
+            for i in 0..self.inst.len() {
+                if ours(&self.inst[i]) {
+                    self.with_stats(i, |s| *s.dropped.entry("vrid".into()).or_default() += 1);
+                }
+            }
+            return;
+        }
         for i in 0..self.inst.len() {
             let r = &self.inst[i];
             if r.socket_key != key || r.spec.params.vrid != vrid {

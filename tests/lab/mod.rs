@@ -18,6 +18,12 @@ static NEXT_LAB: AtomicU32 = AtomicU32::new(0);
 /// must not compete with another lab for the two CPUs.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+thread_local! {
+    /// A thread that already holds a lab must not build another one: it would
+    /// wait for itself forever.
+    static HOLDS_LAB: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 pub fn require_root() {
     assert!(
         nix::unistd::geteuid().is_root(),
@@ -90,7 +96,12 @@ impl Lab {
     /// x = 11, 12, ... in order.
     pub fn new(names: &[&str]) -> Lab {
         require_root();
+        assert!(
+            !HOLDS_LAB.with(std::cell::Cell::get),
+            "this thread already holds a lab; drop it before building another"
+        );
         let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        HOLDS_LAB.with(|h| h.set(true));
         let n = NEXT_LAB.fetch_add(1, Ordering::SeqCst);
         let id = format!("kr{}x{}", std::process::id(), n);
         let subnet = 10 + (std::process::id() + n) % 200;
@@ -162,6 +173,38 @@ impl Lab {
         format!("{prefix}.{last}")
     }
 
+    /// A second network: a bridge `br1` and an `eth1` on each named host,
+    /// addressed 10.78.N.x/24 (same x as on eth0).
+    pub fn add_second_network(&self, names: &[&str]) {
+        self.in_switch("ip link add br1 type bridge stp_state 0 forward_delay 0 mcast_snooping 0 && ip link set br1 up");
+        for (k, name) in names.iter().enumerate() {
+            let host = self.host(name).clone();
+            let last = host.ipv4.rsplit('.').next().unwrap_or("1").to_owned();
+            let third = host.ipv4.split('.').nth(2).unwrap_or("0").to_owned();
+            let veth = format!("{}n{k}", self.id);
+            must(Command::new("ip").args([
+                "link",
+                "add",
+                &veth,
+                "netns",
+                &host.ns,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &format!("q{k}"),
+                "netns",
+                &self.switch_ns,
+            ]));
+            self.in_switch(&format!(
+                "ip link set q{k} master br1 && ip link set q{k} up"
+            ));
+            host.sh(&format!(
+                "ip link set {veth} name eth1 && sysctl -qw net.ipv4.conf.eth1.rp_filter=0                  net.ipv6.conf.eth1.accept_dad=0 && ip addr add 10.78.{third}.{last}/24 dev eth1 &&                  ip link set eth1 up"
+            ));
+        }
+    }
+
     /// Take a host's link down (a dead box, from the network's point of view).
     pub fn link_down(&self, name: &str) {
         self.host(name).sh("ip link set eth0 down");
@@ -170,6 +213,7 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        HOLDS_LAB.with(|h| h.set(false));
         for h in &self.hosts {
             // Kill anything still running in the namespace, then delete it.
             let _ = run(Command::new("sh").args([

@@ -1,0 +1,442 @@
+//! VRRP behaviour in a two-director lab, with the real binary: graceful stop
+//! (priority 0, takeover after the skew time), preemption, nopreempt,
+//! preempt_delay, track_interface, sync groups, IPv6, and malformed packets
+//! dropped and counted without a state change.
+
+mod lab;
+
+use lab::daemon::{Capture, Daemon, PacketKind};
+use lab::{wait_for, Host, Lab};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+const ADVERT: f64 = 0.1;
+
+fn instance(name: &str, vrid: u8, prio: u8, iface: &str, vips: &[String], extra: &str) -> String {
+    let vips: String = vips.iter().map(|v| format!("        {v}\n")).collect();
+    format!(
+        "vrrp_instance {name} {{\n    state BACKUP\n    interface {iface}\n    virtual_router_id {vrid}\n    \
+         priority {prio}\n    advert_int {ADVERT}\n    version 3\n{extra}    virtual_ipaddress {{\n{vips}    }}\n}}\n"
+    )
+}
+
+fn simple(prio: u8, vip: &str, extra: &str) -> String {
+    instance("VI_1", 51, prio, "eth0", &[format!("{vip}/24")], extra)
+}
+
+struct Pair {
+    lab: Lab,
+    dir: tempfile::TempDir,
+    vip: String,
+}
+
+impl Pair {
+    fn new() -> Pair {
+        let lab = Lab::new(&["lb1", "lb2", "cli"]);
+        let vip = lab.addr(100);
+        Pair {
+            lab,
+            dir: tempfile::tempdir().expect("tempdir"),
+            vip,
+        }
+    }
+    fn host(&self, n: &str) -> &Host {
+        self.lab.host(n)
+    }
+    fn start(&self, n: &str, conf: &str) -> Daemon {
+        Daemon::start(self.host(n), self.dir.path(), n, conf, &[])
+    }
+    fn wait_vip_on(&self, n: &str, limit: Duration) -> bool {
+        wait_for(limit, || self.host(n).has_address(&self.vip))
+    }
+}
+
+#[test]
+fn sigterm_sends_priority_0_and_backup_takes_over_after_skew() {
+    let p = Pair::new();
+    let mut d1 = p.start("lb1", &simple(150, &p.vip, ""));
+    let _d2 = p.start("lb2", &simple(100, &p.vip, ""));
+    assert!(
+        p.wait_vip_on("lb1", Duration::from_secs(5)),
+        "{}",
+        d1.log_text()
+    );
+    let pcap = p.dir.path().join("cli.pcap");
+    let mut cap = Capture::start(p.host("cli"), &pcap, "ip proto 112");
+    std::thread::sleep(Duration::from_millis(300));
+    let status = d1.term().expect("lb1 exits on SIGTERM");
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        !p.host("lb1").has_address(&p.vip),
+        "VIP left behind on stop"
+    );
+    assert!(p.wait_vip_on("lb2", Duration::from_secs(2)));
+    std::thread::sleep(Duration::from_millis(200));
+    let packets = cap.stop();
+    let ip1: IpAddr = p.host("lb1").ipv4.parse().expect("ip");
+    let ip2: IpAddr = p.host("lb2").ipv4.parse().expect("ip");
+    let zero = packets
+        .iter()
+        .find(|x| matches!(x.kind, PacketKind::Vrrp { src, priority: 0, .. } if src == ip1))
+        .expect("no priority-0 advert from the stopping master");
+    let first2 = packets
+        .iter()
+        .find(|x| matches!(x.kind, PacketKind::Vrrp { src, .. } if src == ip2))
+        .expect("no advert from the backup");
+    let gap = (first2.time - zero.time).as_secs_f64();
+    let skew = 156.0 / 256.0 * ADVERT;
+    assert!(
+        (gap - skew).abs() < 0.005,
+        "takeover {gap:.4} s after the priority-0 advert, skew time is {skew:.4} s"
+    );
+}
+
+#[test]
+fn preemption_nopreempt_and_preempt_delay() {
+    // Preempt: the higher priority takes the VIP back when it returns.
+    let p = Pair::new();
+    let mut d1 = p.start("lb1", &simple(150, &p.vip, ""));
+    let _d2 = p.start("lb2", &simple(100, &p.vip, ""));
+    assert!(p.wait_vip_on("lb1", Duration::from_secs(5)));
+    d1.kill9();
+    assert!(p.wait_vip_on("lb2", Duration::from_secs(3)));
+    // The restarted daemon removes the VIP its crashed predecessor left behind,
+    // then takes it back by preemption.
+    let _d1 = p.start("lb1", &simple(150, &p.vip, ""));
+    assert!(
+        wait_for(Duration::from_secs(2), || !p
+            .host("lb1")
+            .has_address(&p.vip)),
+        "leftover VIP not removed at start"
+    );
+    assert!(
+        p.wait_vip_on("lb1", Duration::from_secs(3)),
+        "the higher priority did not preempt"
+    );
+    assert!(wait_for(Duration::from_secs(2), || !p
+        .host("lb2")
+        .has_address(&p.vip)));
+    drop(_d1);
+    drop(_d2);
+    drop(p);
+
+    // nopreempt: the returning higher priority stays BACKUP.
+    let p = Pair::new();
+    let mut d1 = p.start("lb1", &simple(150, &p.vip, "    nopreempt\n"));
+    let _d2 = p.start("lb2", &simple(100, &p.vip, "    nopreempt\n"));
+    assert!(p.wait_vip_on("lb1", Duration::from_secs(5)));
+    d1.kill9();
+    assert!(p.wait_vip_on("lb2", Duration::from_secs(3)));
+    let _d1b = p.start("lb1", &simple(150, &p.vip, "    nopreempt\n"));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        p.host("lb2").has_address(&p.vip),
+        "nopreempt: the VIP moved back"
+    );
+    assert!(!p.host("lb1").has_address(&p.vip));
+    drop(_d1b);
+    drop(_d2);
+    drop(p);
+
+    // preempt_delay 1: the returning higher priority waits at least 1 s.
+    let p = Pair::new();
+    let mut d1 = p.start("lb1", &simple(150, &p.vip, "    preempt_delay 1\n"));
+    let _d2 = p.start("lb2", &simple(100, &p.vip, ""));
+    assert!(p.wait_vip_on("lb1", Duration::from_secs(6)));
+    d1.kill9();
+    assert!(p.wait_vip_on("lb2", Duration::from_secs(3)));
+    // A crash leaves the VIP behind; a rebooted box would not have it.
+    p.host("lb1")
+        .sh(&format!("ip addr del {}/24 dev eth0", p.vip));
+    let t0 = Instant::now();
+    let _d1c = p.start("lb1", &simple(150, &p.vip, "    preempt_delay 1\n"));
+    assert!(
+        p.wait_vip_on("lb1", Duration::from_secs(4)),
+        "never preempted"
+    );
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(1000),
+        "preempted after {took:?}, before preempt_delay (1 s)"
+    );
+}
+
+#[test]
+fn track_interface_down_faults_and_up_preempts() {
+    let p = Pair::new();
+    let lb1 = p.host("lb1");
+    lb1.sh(
+        "ip link add eth9 type veth peer name eth9p && ip link set eth9p up && ip link set eth9 up",
+    );
+    let track = "    track_interface {\n        eth9\n    }\n";
+    let d1 = p.start("lb1", &simple(150, &p.vip, track));
+    let _d2 = p.start("lb2", &simple(100, &p.vip, ""));
+    assert!(
+        p.wait_vip_on("lb1", Duration::from_secs(5)),
+        "{}",
+        d1.log_text()
+    );
+    lb1.sh("ip link set eth9 down");
+    assert!(
+        p.wait_vip_on("lb2", Duration::from_secs(3)),
+        "no takeover after FAULT"
+    );
+    assert!(!lb1.has_address(&p.vip), "FAULT instance kept the VIP");
+    assert!(
+        d1.log_text().contains("\"FAULT\""),
+        "no FAULT transition logged"
+    );
+    lb1.sh("ip link set eth9 up");
+    assert!(
+        p.wait_vip_on("lb1", Duration::from_secs(3)),
+        "did not preempt after the link came back"
+    );
+}
+
+#[test]
+fn sync_group_members_move_together() {
+    let p = Pair::new();
+    p.lab.add_second_network(&["lb1", "lb2"]);
+    let vip2 = p.vip.replace("10.77.", "10.78.");
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_sync_group G {{\n    group {{\n        VI_OUT\n        VI_IN\n    }}\n}}\n{}{}",
+            instance("VI_OUT", 51, prio, "eth0", &[format!("{}/24", p.vip)], ""),
+            instance("VI_IN", 52, prio, "eth1", &[format!("{vip2}/24")], ""),
+        )
+    };
+    let d1 = p.start("lb1", &conf(150));
+    let _d2 = p.start("lb2", &conf(100));
+    let (lb1, lb2) = (p.host("lb1"), p.host("lb2"));
+    let on = |h: &Host| {
+        (
+            h.has_address(&p.vip),
+            h.sh("ip -o addr show dev eth1")
+                .contains(&format!(" {vip2}/")),
+        )
+    };
+    assert!(
+        wait_for(Duration::from_secs(5), || on(lb1) == (true, true)),
+        "{}",
+        d1.log_text()
+    );
+    assert_eq!(on(lb2), (false, false));
+    // Only the inside link fails: both instances move.
+    lb1.sh("ip link set eth1 down");
+    assert!(
+        wait_for(Duration::from_secs(3), || on(lb2) == (true, true)),
+        "the group did not move together: lb2 {:?}",
+        on(lb2)
+    );
+    assert_eq!(on(lb1).0, false, "the outside VIP stayed on lb1");
+}
+
+#[test]
+fn ipv6_vrrpv3_with_unsolicited_na() {
+    let p = Pair::new();
+    let conf = |prio: u8| {
+        instance(
+            "VI_6",
+            61,
+            prio,
+            "eth0",
+            &["fe80::6:100/64".into(), "2001:db8:77::100/64".into()],
+            "",
+        )
+    };
+    let pcap = p.dir.path().join("cli6.pcap");
+    let mut cap = Capture::start(p.host("cli"), &pcap, "ip6");
+    let d1 = p.start("lb1", &conf(150));
+    let _d2 = p.start("lb2", &conf(100));
+    let lb1 = p.host("lb1");
+    assert!(
+        wait_for(Duration::from_secs(5), || lb1
+            .sh("ip -o addr show dev eth0")
+            .contains("2001:db8:77::100/64")),
+        "{}",
+        d1.log_text()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let packets = cap.stop();
+    assert!(
+        packets.iter().any(|x| matches!(x.kind,
+            PacketKind::Vrrp { version: 3, vrid: 61, ttl: 255, src: IpAddr::V6(s), .. } if s.segments()[0] == 0xfe80)),
+        "no VRRPv3 advert from a link-local source"
+    );
+    assert!(
+        packets.iter().any(|x| matches!(&x.kind,
+            PacketKind::NeighborAdvert { target } if target.to_string() == "2001:db8:77::100")),
+        "no unsolicited neighbour advertisement for the VIP"
+    );
+    assert!(!p
+        .host("lb2")
+        .sh("ip -o addr show dev eth0")
+        .contains("2001:db8:77::100"));
+}
+
+/// Send hand-made IPv4 packets (header included) from the client's namespace.
+fn send_raw_from(ns: &str, packets: Vec<Vec<u8>>) {
+    let path = format!("/var/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let fd = std::fs::File::open(&path).expect("netns");
+        nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        let s = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::from(112)),
+        )
+        .expect("raw socket");
+        s.set_header_included_v4(true).expect("hdrincl");
+        s.bind_device(Some(b"eth0")).expect("bind eth0");
+        let dst: std::net::SocketAddr = "224.0.0.18:0".parse().expect("addr");
+        for p in packets {
+            s.send_to(&p, &dst.into()).expect("send");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    })
+    .join()
+    .expect("sender");
+}
+
+fn ipv4(src: [u8; 4], ttl: u8, payload: &[u8]) -> Vec<u8> {
+    let total = 20 + payload.len();
+    let mut h = vec![
+        0x45,
+        0xc0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0,
+        0,
+        ttl,
+        112,
+        0,
+        0,
+        src[0],
+        src[1],
+        src[2],
+        src[3],
+        224,
+        0,
+        0,
+        18,
+    ];
+    let mut sum: u32 = 0;
+    for c in h.chunks(2) {
+        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    let cs = !(sum as u16);
+    h[10] = (cs >> 8) as u8;
+    h[11] = cs as u8;
+    h.extend_from_slice(payload);
+    h
+}
+
+#[test]
+fn malformed_adverts_are_dropped_and_counted_without_state_change() {
+    use keepalived_rs::vrrp::packet::{Advertisement, AuthType, Checksum, VersionFields};
+    let p = Pair::new();
+    let conf = "vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+        priority 150\n    advert_int 1\n    authentication {\n        auth_type PASS\n        auth_pass pw\n    }\n    \
+        virtual_ipaddress {\n        VIP/24\n    }\n}\n"
+        .replace("VIP", &p.vip);
+    let d1 = Daemon::start(
+        p.host("lb1"),
+        p.dir.path(),
+        "lb1",
+        &conf,
+        &["--dump-dir", p.dir.path().to_str().expect("utf-8")],
+    );
+    assert!(
+        p.wait_vip_on("lb1", Duration::from_secs(6)),
+        "{}",
+        d1.log_text()
+    );
+    let vip: IpAddr = p.vip.parse().expect("vip");
+    let cli: std::net::Ipv4Addr = p.host("cli").ipv4.parse().expect("ip");
+    let mut pass = [0u8; 8];
+    pass[..2].copy_from_slice(b"pw");
+    // A higher-priority advert that would take mastership if it were accepted.
+    let good = |vrid: u8, addrs: Vec<IpAddr>, auth: [u8; 8]| {
+        Advertisement {
+            vrid,
+            priority: 254,
+            addresses: addrs,
+            fields: VersionFields::V2 {
+                auth_type: AuthType::SimplePassword,
+                auth_data: auth,
+                advert_int_s: 1,
+            },
+        }
+        .encode(Checksum::MessageOnly)
+        .expect("encode")
+    };
+    let src = cli.octets();
+    let base = good(51, vec![vip], pass);
+    let mut bad_checksum = base.clone();
+    bad_checksum[6] ^= 0xff;
+    // A well-formed VRRPv3 advert to a VRRPv2 instance (keepalived: "wrong version").
+    let wrong_version = Advertisement {
+        vrid: 51,
+        priority: 254,
+        addresses: vec![vip],
+        fields: VersionFields::V3 {
+            max_advert_int_cs: 100,
+        },
+    }
+    .encode(Checksum::PseudoHeader {
+        src: IpAddr::V4(cli),
+        dst: "224.0.0.18".parse().expect("group"),
+    })
+    .expect("encode v3");
+    let other: IpAddr = p.lab.addr(123).parse().expect("ip");
+    let packets = vec![
+        ipv4(src, 255, &bad_checksum),
+        ipv4(src, 254, &base),
+        ipv4(src, 255, &good(51, vec![vip], *b"wrongpw\0")),
+        ipv4(src, 255, &base[..10]),
+        ipv4(src, 255, &wrong_version),
+        ipv4(src, 255, &good(52, vec![vip], pass)),
+        ipv4(src, 255, &good(51, vec![other], pass)),
+    ];
+    send_raw_from(&p.host("cli").ns.clone(), packets);
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = d1.pid().expect("pid") as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGUSR2,
+    )
+    .expect("SIGUSR2");
+    let stats_path = p.dir.path().join("keepalived-rs.stats");
+    assert!(
+        wait_for(Duration::from_secs(3), || stats_path.exists()),
+        "no stats dump"
+    );
+    let stats = std::fs::read_to_string(&stats_path).expect("stats");
+    for reason in [
+        "checksum",
+        "ttl",
+        "auth_pass",
+        "length",
+        "version",
+        "vrid",
+        "address_list",
+    ] {
+        assert!(
+            stats.lines().any(|l| l.trim().starts_with(&format!("{reason}: ")) && !l.trim().ends_with(": 0")),
+            "no drop counted for {reason}:\n{stats}\n{}",
+            d1.log_text()
+        );
+    }
+    assert!(
+        p.host("lb1").has_address(&p.vip),
+        "a malformed advert changed the state"
+    );
+    assert!(!d1
+        .log_text()
+        .contains("to=\"BACKUP\" reason=HigherPriorityAdvert"));
+}
