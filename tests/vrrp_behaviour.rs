@@ -228,7 +228,7 @@ fn sync_group_members_move_together() {
         "the group did not move together: lb2 {:?}",
         on(lb2)
     );
-    assert_eq!(on(lb1).0, false, "the outside VIP stayed on lb1");
+    assert!(!on(lb1).0, "the outside VIP stayed on lb1");
 }
 
 #[test]
