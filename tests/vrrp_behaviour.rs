@@ -440,3 +440,49 @@ fn malformed_adverts_are_dropped_and_counted_without_state_change() {
         .log_text()
         .contains("to=\"BACKUP\" reason=HigherPriorityAdvert"));
 }
+
+#[test]
+fn notify_scripts_run_with_keepalived_arguments() {
+    let p = Pair::new();
+    let dir = p.dir.path();
+    let log = dir.join("notify.log");
+    let script = dir.join("notify.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$0 $*\" >> {}\n", log.display()),
+    )
+    .expect("script");
+
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let s = script.display();
+    let extra = format!(
+        "    notify_master \"{s} master-hook\"\n    notify_backup \"{s} backup-hook\"\n    \
+         notify_stop \"{s} stop-hook\"\n    notify {s}\n"
+    );
+    let mut d1 = p.start("lb1", &simple(150, &p.vip, &extra));
+    assert!(p.wait_vip_on("lb1", Duration::from_secs(5)));
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        wait_for(Duration::from_secs(3), || text()
+            .contains("INSTANCE VI_1 MASTER 150")),
+        "notify not run with INSTANCE name STATE priority:\n{}",
+        text()
+    );
+    let t = text();
+    assert!(
+        t.contains("backup-hook") && t.contains("master-hook"),
+        "{t}"
+    );
+    // keepalived runs the specific script before the generic one.
+    let master_hook = t.find("master-hook").expect("master hook");
+    let generic = t.find("INSTANCE VI_1 MASTER").expect("generic");
+    assert!(master_hook < generic, "{t}");
+    d1.term();
+    assert!(
+        wait_for(Duration::from_secs(3), || text().contains("stop-hook")
+            && text().contains("INSTANCE VI_1 STOP")),
+        "notify_stop not run:\n{}",
+        text()
+    );
+}

@@ -154,6 +154,8 @@ pub struct Engine {
     notify_timeout: Duration,
     workers: Vec<tokio::task::JoinHandle<()>>,
     links: HashMap<u32, bool>,
+    /// Running notify scripts: awaited (bounded) at stop so notify_stop runs.
+    notifies: tokio::task::JoinSet<()>,
 }
 
 fn packet_version(v: fsm::VrrpVersion) -> packet::VrrpVersion {
@@ -403,6 +405,7 @@ impl Engine {
             },
             workers,
             links: link_state,
+            notifies: tokio::task::JoinSet::new(),
         })
     }
 
@@ -883,7 +886,8 @@ impl Engine {
         self.with_stats(i, |s| s.adverts_sent += sent);
     }
 
-    fn run_notify(&self, notify: &NotifySpec, kind: &str, name: &str, to: State, priority: u8) {
+    fn run_notify(&mut self, notify: &NotifySpec, kind: &str, name: &str, to: State, priority: u8) {
+        while self.notifies.try_join_next().is_some() {}
         let specific = match to {
             State::Master => notify.master.clone(),
             State::Backup => notify.backup.clone(),
@@ -905,7 +909,7 @@ impl Engine {
             return;
         }
         // keepalived runs the specific script, then `notify` with its four arguments.
-        tokio::spawn(async move {
+        self.notifies.spawn(async move {
             if let Some(cmd) = specific {
                 let run = runner.run(&cmd, &[], user, timeout).await;
                 tracing::debug!(script = %cmd, outcome = ?run.outcome, "notify script finished");
@@ -917,11 +921,12 @@ impl Engine {
         });
     }
 
-    fn spawn_script(&self, cmd: String, args: Vec<String>) {
+    fn spawn_script(&mut self, cmd: String, args: Vec<String>) {
+        while self.notifies.try_join_next().is_some() {}
         let runner = self.scripts.clone();
         let user = self.script_user;
         let timeout = self.notify_timeout;
-        tokio::spawn(async move {
+        self.notifies.spawn(async move {
             let _ = runner.run(&cmd, &args, user, timeout).await;
         });
     }
@@ -962,6 +967,12 @@ impl Engine {
         for w in self.workers.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
         }
+        // Let notify scripts (notify_stop among them) finish, within a bound.
+        let notifies = &mut self.notifies;
+        let _ = tokio::time::timeout(self.notify_timeout.min(Duration::from_secs(10)), async {
+            while notifies.join_next().await.is_some() {}
+        })
+        .await;
     }
 }
 
