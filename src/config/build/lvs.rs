@@ -4450,7 +4450,13 @@ virtual_server group VG {
                     f.display()
                 );
             }
-            // Nothing a keepalived-valid file uses makes us stop.
+            // Nothing a keepalived-valid file uses makes us stop.  keepalived
+            // 2.2.7 itself stops (exit 2, "missing a parameter") on 084 and
+            // 141 (verdicts.md §1.4): there we must stop too.
+            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with("084-") || name.starts_with("141-") {
+                continue;
+            }
             assert_eq!(
                 l.diags
                     .items

@@ -23,9 +23,9 @@ use crate::config::model::{
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-/// The global_defs settings these checks depend on, with keepalived's
-/// defaults.  `global_defs` is modelled by another part of the front end;
-/// [`GlobalView::of`] is the one place that reads it.
+/// The global_defs settings these checks depend on (keepalived's defaults
+/// when global_defs does not set them).  [`GlobalView::of`] is the one place
+/// that reads them.
 #[derive(Clone, Debug)]
 pub(crate) struct GlobalView {
     pub vrrp_version: u8,
@@ -38,19 +38,25 @@ pub(crate) struct GlobalView {
 }
 
 impl GlobalView {
-    /// keepalived's defaults.  TODO(lead, on merge): read `vrrp_version`,
-    /// `vrrp_strict`, `dynamic_interfaces`, `default_interface`,
-    /// `vrrp_mcast_group4/6` and `vrrp_down_timer_adverts` from `GlobalDefs`
-    /// once it has those fields.
-    pub fn of(_g: &GlobalDefs) -> GlobalView {
+    /// Read the settings from `global_defs`.  keepalived's `default_interface`
+    /// is `eth0` unless configured; `vrrp_down_timer_adverts` is range-checked
+    /// to [1, 100] by its reader (a TOML model out of range falls back to the
+    /// default, and the TOML sanity checks report it).
+    pub fn of(g: &GlobalDefs) -> GlobalView {
         GlobalView {
-            vrrp_version: 2,
-            vrrp_strict: false,
-            dynamic_interfaces: false,
-            default_interface: "eth0".to_owned(),
-            mcast_group4: IpAddr::from([224, 0, 0, 18]),
-            mcast_group6: IpAddr::from([0xff02, 0, 0, 0, 0, 0, 0, 0x12]),
-            down_timer_adverts: VRRP_DOWN_TIMER_ADVERTS,
+            vrrp_version: g.vrrp_version,
+            vrrp_strict: g.vrrp_strict,
+            dynamic_interfaces: g.dynamic_interfaces,
+            default_interface: g
+                .default_interface
+                .clone()
+                .unwrap_or_else(|| "eth0".to_owned()),
+            mcast_group4: g.vrrp_mcast_group4,
+            mcast_group6: g.vrrp_mcast_group6,
+            down_timer_adverts: u8::try_from(g.vrrp_down_timer_adverts)
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .unwrap_or(VRRP_DOWN_TIMER_ADVERTS),
         }
     }
 }
