@@ -294,16 +294,21 @@ pub fn root_table() -> &'static [Keyword<Config>] {
         Keyword::new(
             "linkbeat_interfaces",
             List,
-            Full,
+            NotImplemented,
             vrrp::apply_linkbeat_interfaces,
         ),
         Keyword::new(
             "interface_up_down_delays",
             List,
-            Full,
+            NotImplemented,
             vrrp::apply_interface_up_down_delays,
         ),
-        Keyword::new("bfd_instance", Block, Full, vrrp::apply_bfd_instance),
+        Keyword::new(
+            "bfd_instance",
+            Block,
+            NotImplemented,
+            vrrp::apply_bfd_instance,
+        ),
         Keyword::new(
             "virtual_server_group",
             Block,

@@ -66,17 +66,6 @@ fn remember_children(cx: &mut Cx, prefix: &str, node: &Node) {
     }
 }
 
-/// The root blocks keepalived-rs reads but does not act on yet: say so once
-/// per block (the root table marks them as supported so that their content is
-/// still read).
-pub(crate) fn not_implemented(cx: &mut Cx, node: &Node) {
-    cx.warn(
-        node,
-        usize::MAX,
-        format!("keyword '{}' recognised but not implemented", node.name()),
-    );
-}
-
 /// A notify script line: `KEYWORD COMMAND [USER [GROUP]]`, re-split honouring
 /// quotes and escapes as keepalived does.  `None` when keepalived would not set
 /// one (it only logs that).

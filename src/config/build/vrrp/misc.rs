@@ -3,7 +3,7 @@
 //! `interface_up_down_delays`.
 
 use super::util::{read_decimal, Line};
-use super::{addr, list_args, next_rule_pref, not_implemented, remember_line, value_block_words};
+use super::{addr, list_args, next_rule_pref, remember_line, value_block_words};
 use crate::config::ast::Node;
 use crate::config::build::{Cx, Keyword, Kind::*, Support::*};
 use crate::config::model::{
@@ -246,7 +246,6 @@ pub(crate) static GARP_GROUP: &[Keyword<GarpGroupBuild>] = &[
 // ===== linkbeat_interfaces =====
 
 pub fn apply_linkbeat_interfaces(cfg: &mut Config, node: &Node, cx: &mut Cx) {
-    not_implemented(cx, node);
     list_args(&Line::of(node), cx);
     for item in node.children() {
         let il = Line::item(item, "linkbeat_interfaces");
@@ -275,7 +274,6 @@ pub fn apply_linkbeat_interfaces(cfg: &mut Config, node: &Node, cx: &mut Cx) {
 // ===== interface_up_down_delays =====
 
 pub fn apply_interface_up_down_delays(cfg: &mut Config, node: &Node, cx: &mut Cx) {
-    not_implemented(cx, node);
     list_args(&Line::of(node), cx);
     for item in node.children() {
         let il = Line::item(item, "interface_up_down_delays");

@@ -619,7 +619,6 @@ pub(crate) struct BfdBuild {
 
 pub fn apply_bfd_instance(cfg: &mut Config, node: &Node, cx: &mut Cx) {
     let line = Line::of(node);
-    super::not_implemented(cx, node);
     let Some(name) = line.slot(cx, 1) else { return };
     if name.len() >= 32 {
         line.error(
