@@ -448,12 +448,21 @@ fn host_interfaces(cfg: &Config, g: &GlobalView, cx: &mut Cx) -> bool {
             );
         }
     }
-    for g in &cfg.garp_group {
-        for name in g.interface.iter().chain(g.interfaces.iter()) {
+    for (n, g) in cfg.garp_group.iter().enumerate() {
+        let keys = g
+            .interface
+            .iter()
+            .map(|name| (name, format!("garp_group.{n}.interface")))
+            .chain(
+                g.interfaces
+                    .iter()
+                    .map(|name| (name, format!("garp_group.{n}.interfaces.{name}"))),
+            );
+        for (name, key) in keys {
             check(
                 cx,
                 name,
-                &[format!("garp_group.interface.{name}")],
+                &[key, format!("garp_group.{n}")],
                 "garp_group",
                 format!("WARNING - interface {name} specified for garp_group doesn't exist"),
             );

@@ -2,7 +2,7 @@
 //! `static_rules`, `track_group`, `garp_group`, `linkbeat_interfaces` and
 //! `interface_up_down_delays`.
 
-use super::util::{read_decimal, Line};
+use super::util::{interface_exists, read_decimal, Line};
 use super::{addr, list_args, next_rule_pref, remember_line, value_block_words};
 use crate::config::ast::Node;
 use crate::config::build::{Cx, Keyword, Kind::*, Support::*};
@@ -82,7 +82,7 @@ pub fn apply_track_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         },
         group_seen: false,
     };
-    cx.apply_block(&mut b, "track_group", node.children(), TRACK_GROUP);
+    cx.apply_block(&mut b, "track_group", node, TRACK_GROUP);
     cfg.track_group.push(b.group);
 }
 
@@ -126,6 +126,8 @@ pub(crate) static TRACK_GROUP: &[Keyword<TrackGroupBuild>] =
 pub(crate) struct GarpGroupBuild {
     group: GarpGroup,
     taken: Vec<String>,
+    /// Its index in `garp_group` (for source-map keys).
+    index: usize,
 }
 
 pub fn apply_garp_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
@@ -136,12 +138,14 @@ pub fn apply_garp_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         .garp_group
         .iter()
         .flat_map(|g| g.interface.iter().chain(g.interfaces.iter()).cloned())
+        .filter(|name| !garp_if_missing(cx, name))
         .collect();
     let mut b = GarpGroupBuild {
         group: GarpGroup::default(),
         taken,
+        index,
     };
-    cx.apply_block(&mut b, "garp_group", node.children(), GARP_GROUP);
+    cx.apply_block(&mut b, "garp_group", node, GARP_GROUP);
     if b.group.garp_interval.is_none() && b.group.gna_interval.is_none() {
         let aggregation = if b.group.interfaces.is_empty() {
             0
@@ -189,9 +193,19 @@ fn garp_interval(n: &Node, cx: &mut Cx, what: &str) -> Option<Timer> {
     }
 }
 
+/// Whether keepalived finds no interface `name` here: it then reports it
+/// (see the interface checks) and does not give it this group, so the
+/// interface is not "taken" either.
+fn garp_if_missing(cx: &Cx, name: &str) -> bool {
+    cx.opts.check_host && !cx.global.dynamic_interfaces && !interface_exists(name)
+}
+
 /// Take an interface for this garp group unless another group has it.
 fn garp_take(b: &mut GarpGroupBuild, line: &Line, k: usize, cx: &mut Cx) -> bool {
     let name = line.get(k).unwrap_or("");
+    if garp_if_missing(cx, name) {
+        return true;
+    }
     if b.taken.iter().any(|t| t == name) {
         line.error(
             cx,
@@ -219,7 +233,7 @@ pub(crate) static GARP_GROUP: &[Keyword<GarpGroupBuild>] = &[
         let line = Line::of(n);
         let Some(name) = line.slot(cx, 1) else { return };
         if garp_take(b, &line, 1, cx) {
-            remember_line(cx, &format!("garp_group.interface.{name}"), &line, 1);
+            remember_line(cx, &format!("garp_group.{}.interface", b.index), &line, 1);
             b.group.interface = Some(name.to_owned());
         }
     }),
@@ -235,7 +249,15 @@ pub(crate) static GARP_GROUP: &[Keyword<GarpGroupBuild>] = &[
             for k in 0..il.len() {
                 if garp_take(b, &il, k, cx) {
                     let name = il.get(k).unwrap_or("");
-                    remember_line(cx, &format!("garp_group.interface.{name}"), &il, k);
+                    // keepalived reads the whole list, then looks the
+                    // interfaces up: it names the list's `}`.
+                    let key = format!("garp_group.{}.interfaces.{name}", b.index);
+                    match &n.block_end {
+                        Some(end) => {
+                            cx.spans.insert(key, end.clone());
+                        }
+                        None => remember_line(cx, &key, &il, k),
+                    }
                     b.group.interfaces.push(name.to_owned());
                 }
             }
