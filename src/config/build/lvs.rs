@@ -3547,6 +3547,38 @@ mod tests {
     }
 
     #[test]
+    fn misc_check_users_are_resolved_while_reading() {
+        // keepalived's MISC_CHECK end: without a user of its own the checker
+        // needs the default one (here a global script_user that does not
+        // exist), else it is removed, named at the block's `}`; an explicit
+        // user that does not exist is named at its line.
+        let mut o = opts();
+        o.build.check_host = true;
+        let text = format!(
+            "global_defs {{\n script_user no-such-user-k3\n}}\n{}",
+            GOOD.replace(
+                "TCP_CHECK {\n  }\n",
+                "MISC_CHECK {\n   misc_path /bin/true\n  }\n  MISC_CHECK {\n   misc_path /bin/false\n   user no-such-user-k4\n  }\n  MISC_CHECK {\n   misc_path /bin/true\n   user root\n  }\n",
+            )
+        );
+        let l = load_str("t.conf", &text, &o);
+        expect(
+            &l,
+            "t.conf:11:3",
+            Severity::Error,
+            "unable to set default user for misc script /bin/true - removing",
+        );
+        expect(
+            &l,
+            "t.conf:14:4",
+            Severity::Error,
+            "failed to set uid/gid for misc checker script /bin/false - removing",
+        );
+        let cs = &l.config.virtual_server[0].real_server[0].checkers;
+        assert_eq!(cs.len(), 1);
+    }
+
+    #[test]
     fn misc_check_takes_the_first_word_as_command_line() {
         let l = load(&GOOD.replace(
             "TCP_CHECK {\n  }\n",
