@@ -205,7 +205,6 @@ pub fn apply_vrrp_instance(cfg: &mut Config, node: &Node, cx: &mut Cx) {
     cfg.vrrp_instance.push(b.inst);
 }
 
-/// keepalived's end-of-block checks for an instance.
 /// keepalived's checks when it reads the instance's `}` (`end`, where it
 /// names them).
 fn instance_end(b: &mut InstanceBuild, end: Location, cx: &mut Cx) {
@@ -220,21 +219,32 @@ fn instance_end(b: &mut InstanceBuild, end: Location, cx: &mut Cx) {
             .is_some_and(|n| !interface_exists(n));
     let i = &mut b.inst;
     if i.unicast_configured() && (i.use_vmac.is_some() || i.use_ipvlan.is_some()) {
-        if i.interface.is_none() || missing_interface {
+        if i.interface.is_none() {
             cx.report_loc(
                 Severity::Error,
                 end.clone(),
                 "vrrp_instance",
                 format!("({name}): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac"),
             );
+            i.use_vmac = None;
+            i.use_ipvlan = None;
+        } else if missing_interface {
             // A host without the interface cannot run the instance at all
-            // (see the interface checks); the model keeps what the file
-            // says, so that it means the same on the host it is meant for.
-            if !missing_interface {
-                i.use_vmac = None;
-                i.use_ipvlan = None;
-            }
-        } else if !i.vmac_xmit_base {
+            // (see the interface checks).  keepalived clears use_vmac here;
+            // the model keeps what the file means on a host that has the
+            // interface (the check below), so it does not depend on this one.
+            cx.report_loc(
+                Severity::Error,
+                end.clone(),
+                "vrrp_instance",
+                format!(
+                    "({name}): Cannot use VMAC/ipvlan with unicast and no interface (interface {} \
+                     does not exist here; keepalived clears use_vmac)",
+                    i.interface.as_deref().unwrap_or("")
+                ),
+            );
+        }
+        if i.interface.is_some() && !i.vmac_xmit_base {
             cx.report_loc(
                 Severity::Error,
                 end.clone(),

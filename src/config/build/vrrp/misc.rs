@@ -6,6 +6,7 @@ use super::util::{interface_exists, read_decimal, Line};
 use super::{addr, list_args, next_rule_pref, remember_line, value_block_words};
 use crate::config::ast::Node;
 use crate::config::build::{Cx, Keyword, Kind::*, Support::*};
+use crate::config::diag::{Location, Severity};
 use crate::config::model::{
     Config, Family, GarpGroup, InterfaceUpDownDelay, LinkbeatInterface, LinkbeatType, TrackGroup,
 };
@@ -138,7 +139,6 @@ pub fn apply_garp_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         .garp_group
         .iter()
         .flat_map(|g| g.interface.iter().chain(g.interfaces.iter()).cloned())
-        .filter(|name| !garp_if_missing(cx, name))
         .collect();
     let mut b = GarpGroupBuild {
         group: GarpGroup::default(),
@@ -193,18 +193,27 @@ fn garp_interval(n: &Node, cx: &mut Cx, what: &str) -> Option<Timer> {
     }
 }
 
-/// Whether keepalived finds no interface `name` here: it then reports it
-/// (see the interface checks) and does not give it this group, so the
-/// interface is not "taken" either.
+/// Whether keepalived finds no interface `name` on this host.
 fn garp_if_missing(cx: &Cx, name: &str) -> bool {
     cx.opts.check_host && !cx.global.dynamic_interfaces && !interface_exists(name)
 }
 
-/// Take an interface for this garp group unless another group has it.
-fn garp_take(b: &mut GarpGroupBuild, line: &Line, k: usize, cx: &mut Cx) -> bool {
+/// Take an interface for this garp group unless another group has it.  The
+/// model does not depend on the host: an interface named twice is kept once.
+/// keepalived looks the interface up first, so on a host without it the
+/// second naming is reported as missing (at `at`, where keepalived names
+/// it), not as already specified; the first one is reported by the
+/// interface checks.
+fn garp_take(b: &mut GarpGroupBuild, line: &Line, k: usize, at: Location, cx: &mut Cx) -> bool {
     let name = line.get(k).unwrap_or("");
-    if garp_if_missing(cx, name) {
-        return true;
+    if b.taken.iter().any(|t| t == name) && garp_if_missing(cx, name) {
+        cx.report_loc(
+            Severity::Error,
+            at,
+            "garp_group",
+            format!("WARNING - interface {name} specified for garp_group doesn't exist"),
+        );
+        return false;
     }
     if b.taken.iter().any(|t| t == name) {
         line.error(
@@ -232,7 +241,7 @@ pub(crate) static GARP_GROUP: &[Keyword<GarpGroupBuild>] = &[
     Keyword::new("interface", Leaf, Full, |b, n, cx| {
         let line = Line::of(n);
         let Some(name) = line.slot(cx, 1) else { return };
-        if garp_take(b, &line, 1, cx) {
+        if garp_take(b, &line, 1, line.loc(1), cx) {
             remember_line(cx, &format!("garp_group.{}.interface", b.index), &line, 1);
             b.group.interface = Some(name.to_owned());
         }
@@ -247,17 +256,13 @@ pub(crate) static GARP_GROUP: &[Keyword<GarpGroupBuild>] = &[
         for item in n.children() {
             let il = Line::item(item, "interfaces");
             for k in 0..il.len() {
-                if garp_take(b, &il, k, cx) {
+                // keepalived reads the whole list, then looks the interfaces
+                // up: it names the list's `}`.
+                let at = n.block_end.clone().unwrap_or_else(|| il.loc(k));
+                if garp_take(b, &il, k, at.clone(), cx) {
                     let name = il.get(k).unwrap_or("");
-                    // keepalived reads the whole list, then looks the
-                    // interfaces up: it names the list's `}`.
-                    let key = format!("garp_group.{}.interfaces.{name}", b.index);
-                    match &n.block_end {
-                        Some(end) => {
-                            cx.spans.insert(key, end.clone());
-                        }
-                        None => remember_line(cx, &key, &il, k),
-                    }
+                    cx.spans
+                        .insert(format!("garp_group.{}.interfaces.{name}", b.index), at);
                     b.group.interfaces.push(name.to_owned());
                 }
             }

@@ -1050,8 +1050,8 @@ fn script_users_are_resolved_while_reading() {
 
 #[test]
 fn garp_group_interfaces_are_looked_up_as_keepalived_does() {
-    // A missing interface is reported (a list: at its `}`), and is not
-    // "already specified" for a later group.
+    // A missing interface is reported (a list: at its `}`); named twice, it
+    // is reported as missing twice, as keepalived looks it up first.
     let mut o = opts();
     o.build.check_host = true;
     let l = load_str(
@@ -1075,13 +1075,17 @@ fn garp_group_interfaces_are_looked_up_as_keepalived_does() {
         "WARNING - interface no-such-if4 specified for garp_group doesn't exist",
     );
     expect_none(&l, "already specified");
+    // The model does not depend on the host: the interface is kept once.
+    let g = &l.config.garp_group[0];
+    assert_eq!(g.interface.as_deref(), Some("no-such-if3"));
+    assert_eq!(g.interfaces, ["no-such-if4"]);
 }
 
 #[test]
 fn unicast_vmac_without_a_usable_interface() {
     // keepalived's end of vrrp_instance (at its `}`): with unicast and a VMAC
     // the instance needs an interface, and one that does not exist here is
-    // none; the model keeps what the file says.
+    // none; the model stays what the file means on a host with it.
     let mut o = opts();
     o.build.check_host = true;
     let l = load_str(
@@ -1092,9 +1096,16 @@ fn unicast_vmac_without_a_usable_interface() {
     expect(
         &l,
         "t.conf:11:1: error",
-        "(VI): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac",
+        "(VI): Cannot use VMAC/ipvlan with unicast and no interface (interface no-such-if5 \
+         does not exist here",
+    );
+    expect(
+        &l,
+        "t.conf:11:1: error",
+        "(VI) unicast with use_vmac requires vmac_xmit_base - setting",
     );
     assert!(inst(&l, "VI").use_vmac.is_some());
+    assert!(inst(&l, "VI").vmac_xmit_base);
     let l = load(&one(" use_vmac\n unicast_peer {\n  10.0.0.9\n }"));
     expect(
         &l,
