@@ -995,12 +995,55 @@ mod tests {
         assert_eq!(names, ["a", "b"]);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+
+        /// Any arrangement of braces, known and unknown keywords and list
+        /// items is read, without panicking or looping.
+        #[test]
+        fn any_brace_soup_is_read(lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::prelude::Just("{"),
+                proptest::prelude::Just("}"),
+                proptest::prelude::Just("vrrp_instance VI"),
+                proptest::prelude::Just("virtual_server 10.0.0.1 80"),
+                proptest::prelude::Just("real_server 10.0.0.2 80"),
+                proptest::prelude::Just("global_defs"),
+                proptest::prelude::Just("virtual_ipaddress"),
+                proptest::prelude::Just("static_ipaddress"),
+                proptest::prelude::Just("priority 50"),
+                proptest::prelude::Just("foo"),
+                proptest::prelude::Just("10.0.0.9"),
+                proptest::prelude::Just("track_script"),
+                proptest::prelude::Just("bfd_instance b"),
+            ],
+            0..40,
+        )) {
+            let text = lines.join("\n");
+            let l = load(&text);
+            // Each line is read a bounded number of times.
+            proptest::prop_assert!(l.diags.items.len() < 10 * (lines.len() + 5));
+        }
+    }
+
     #[test]
     fn global_defs_is_read_before_the_other_blocks() {
         // keepalived's global pass comes first: a vrrp_script read before
-        // global_defs in the file still sees its settings.
-        let l = load("vrrp_script a {\n script /bin/true\n}\nglobal_defs {\n router_id R\n}\n");
-        assert_eq!(l.config.global_defs.router_id.as_deref(), Some("R"));
-        assert_eq!(l.config.vrrp_script.len(), 1);
+        // global_defs in the file still sees its settings (here a default
+        // script user that does not exist, so the script is removed).
+        let mut o = LoadOptions::default();
+        o.preprocess.allow_includes = false;
+        o.build.check_host = true;
+        let l = load_str(
+            "t.conf",
+            "vrrp_script a {\n script /bin/true\n}\nglobal_defs {\n script_user no-such-user-k5\n}\n",
+            &o,
+        );
+        expect(
+            &l,
+            "t.conf:3:1: error",
+            "unable to set default user for vrrp script a",
+        );
+        assert!(l.config.vrrp_script.is_empty());
     }
 }
