@@ -242,7 +242,7 @@ impl<'a> Cx<'a> {
     /// Walk the top-level statements for the passes of keepalived in `phase`
     /// (see [`Cx::run_block`]): root keywords read in none of these passes
     /// are skipped, as keepalived skips them.
-    pub fn apply_top<T>(
+    fn apply_top<T>(
         &mut self,
         target: &mut T,
         nodes: &[Node],
@@ -291,7 +291,8 @@ impl<'a> Cx<'a> {
         let top = phase.is_some();
         while let Some(Entry { item, origin }) = queue.pop_front() {
             // At top level: the passes that read this entry, and whether this
-            // walk is the last one to see it (the one that reports it).
+            // walk is the last one to see it (the one that reports it); the
+            // walks are the global pass, then all the others (see `build`).
             let seen_in = origin.as_ref().map_or(PASS_ALL, |o| o.passes);
             let (seen, report) = match phase {
                 None => (true, true),
