@@ -242,13 +242,7 @@ impl<'a> Cx<'a> {
     /// Walk the top-level statements for the passes of keepalived in `phase`
     /// (see [`Cx::run_block`]): root keywords read in none of these passes
     /// are skipped, as keepalived skips them.
-    fn apply_top<T>(
-        &mut self,
-        target: &mut T,
-        nodes: &[Node],
-        table: &[Keyword<T>],
-        phase: u8,
-    ) {
+    fn apply_top<T>(&mut self, target: &mut T, nodes: &[Node], table: &[Keyword<T>], phase: u8) {
         let queue = nodes
             .iter()
             .map(|n| Entry::plain(Item::Stmt(Cow::Borrowed(n))))
