@@ -37,6 +37,10 @@ pub struct Node {
     /// Where the block's `{` was (for diagnostics).
     #[serde(skip)]
     pub block_loc: Option<Location>,
+    /// Where the block's `}` was; `None` when the input ended first.  keepalived
+    /// runs its end-of-block checks when it reads the `}`, and names that line.
+    #[serde(skip)]
+    pub block_end: Option<Location>,
 }
 
 impl Node {
@@ -218,10 +222,12 @@ pub fn build_tree(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
                     diags.error(
                         &loc,
                         "{",
-                        "unexpected '{' with no keyword before it - block ignored",
+                        "unexpected '{' with no keyword before it - ignored; as in keepalived, \
+                         the lines after it are read as part of the enclosing block, and its \
+                         '}' ends the enclosing block",
                     );
-                    // Keep the block balanced: its content goes to an anonymous
-                    // node that the typed pass ignores.
+                    // Keep the tree balanced: its content goes to an anonymous
+                    // node, which the typed pass reads as keepalived does.
                     if let Some(l) = stack.last_mut() {
                         l.push(Node {
                             keyword: Word {
@@ -232,6 +238,7 @@ pub fn build_tree(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
                             raw_args: String::new(),
                             block: None,
                             block_loc: Some(loc.clone()),
+                            block_end: None,
                         });
                     }
                     stack.push(Vec::new());
@@ -243,9 +250,21 @@ pub fn build_tree(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
         if t == "}" {
             if stack.len() <= 1 {
                 diags.error(&line.location(0), "}", "extra '}' found - ignored");
+                // Kept as a statement named `}`: a root block keyword without
+                // its `{` ends there, as in keepalived (the typed pass ignores
+                // it otherwise).
+                if let Some(level) = stack.last_mut() {
+                    level.push(Node {
+                        keyword: Word {
+                            text: "}".to_owned(),
+                            loc: line.location(0),
+                        },
+                        ..Node::default()
+                    });
+                }
                 continue;
             }
-            close_block(&mut stack);
+            close_block(&mut stack, Some(line.location(0)));
             open_locs.pop();
             continue;
         }
@@ -262,6 +281,7 @@ pub fn build_tree(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
                 raw_args,
                 block: None,
                 block_loc: None,
+                block_end: None,
             });
         }
     }
@@ -277,7 +297,7 @@ pub fn build_tree(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
             ),
         );
         while stack.len() > 1 {
-            close_block(&mut stack);
+            close_block(&mut stack, None);
         }
     }
     stack.pop().unwrap_or_default()
@@ -291,10 +311,11 @@ fn raw_after_first_word(s: &str) -> String {
     }
 }
 
-fn close_block(stack: &mut Vec<Vec<Node>>) {
+fn close_block(stack: &mut Vec<Vec<Node>>, end: Option<Location>) {
     let Some(children) = stack.pop() else { return };
     if let Some(owner) = stack.last_mut().and_then(|l| l.last_mut()) {
         owner.block = Some(children);
+        owner.block_end = end;
     }
 }
 
@@ -309,6 +330,7 @@ impl Default for Node {
             raw_args: String::new(),
             block: None,
             block_loc: None,
+            block_end: None,
         }
     }
 }
@@ -353,10 +375,29 @@ mod tests {
     #[test]
     fn extra_and_missing_braces() {
         let (t, d) = tree("a {\n}\n}\nb {\n c\n");
-        assert_eq!(t.len(), 2);
+        // The extra `}` stays as a statement named `}` (see build_tree).
+        assert_eq!(t.len(), 3);
+        assert_eq!(t[1].name(), "}");
         assert_eq!(d.count(crate::config::diag::Severity::Error), 2);
-        assert_eq!(t[1].children()[0].name(), "c");
+        assert_eq!(t[2].children()[0].name(), "c");
         assert_eq!(d.items[0].location.as_ref().unwrap().line, 3);
+        // a's block ended at line 2; b's never did.
+        assert_eq!(
+            t[0].block_end.as_ref().map(|l| (l.line, l.col)),
+            Some((2, 1))
+        );
+        assert_eq!(t[2].block_end, None);
+    }
+
+    #[test]
+    fn block_end_is_the_closing_brace() {
+        let (t, _) = tree("a {\n b {\n  c\n   }\n  }\n");
+        assert_eq!(
+            t[0].block_end.as_ref().map(|l| (l.line, l.col)),
+            Some((5, 3))
+        );
+        let b = &t[0].children()[0];
+        assert_eq!(b.block_end.as_ref().map(|l| (l.line, l.col)), Some((4, 4)));
     }
 
     #[test]

@@ -379,15 +379,24 @@ impl<'d> Preprocessor<'d> {
             while raw.ends_with('\r') {
                 raw.pop();
             }
-            let mut text = MappedStr::from_source(&raw, 1);
-            decomment(&mut text, &mut *self.diags, &file, line_no);
-            if text.text.is_empty() {
+            // A truly empty line ends a multi-line definition; a line that
+            // is blank or a comment is only skipped (keepalived's read_line).
+            if raw.is_empty() {
                 if let Some(name) = self.multiline_def.take() {
                     self.finish_multiline(&name);
                 }
                 continue;
             }
-            if self.multiline_def.is_none() && !text.text.starts_with('$') {
+            let mut text = MappedStr::from_source(&raw, 1);
+            let commented_cont = decomment(&mut text, &mut *self.diags, &file, line_no);
+            if text.text.is_empty() {
+                continue;
+            }
+            // Our continuation outside definitions is a superset of keepalived;
+            // a `\` at the end of a comment is not one (keepalived leaves it
+            // glued to the last word, and so do we: joining would silently
+            // swallow the next line).
+            if self.multiline_def.is_none() && !text.text.starts_with('$') && !commented_cont {
                 while text.text.ends_with('\\') && !text.text.ends_with("\\\\") {
                     text.truncate(text.text.len() - 1);
                     text.trim_end();
@@ -397,11 +406,15 @@ impl<'d> Preprocessor<'d> {
                                 next.pop();
                             }
                             let mut more = MappedStr::from_source(&next, 1);
-                            decomment(&mut more, &mut *self.diags, &nfile, nline);
+                            let more_commented =
+                                decomment(&mut more, &mut *self.diags, &nfile, nline);
                             if !text.text.is_empty() && !more.text.is_empty() {
                                 text.push_str(&MappedStr::uniform(" ", text.col_at(usize::MAX)));
                             }
                             text.push_str(&more);
+                            if more_commented {
+                                break;
+                            }
                         }
                         Some((next, nfile, nline)) => {
                             // The file ended with a continuation: keep the next file's line.
@@ -1208,8 +1221,12 @@ pub fn expand_braces(pattern: &str) -> Vec<String> {
 
 /// keepalived's decomment: drop leading blanks, cut the comment (`#` or `!`
 /// outside double quotes), turn `\#`/`\!` into the literal characters, drop
-/// trailing blanks; a trailing `\` (continuation) is kept.
-fn decomment(s: &mut MappedStr, diags: &mut Diagnostics, file: &Arc<str>, line: u32) {
+/// trailing blanks; a trailing `\` (continuation) is kept.  As in keepalived,
+/// the scan goes on inside the comment, so a comment ending in `\` still
+/// continues the line (`foo # note \` is `foo\`: corpus 055 relies on it
+/// inside a multi-line definition).  Returns whether that `\` was inside the
+/// comment.
+fn decomment(s: &mut MappedStr, diags: &mut Diagnostics, file: &Arc<str>, line: u32) -> bool {
     s.trim_start();
     let mut quote = false;
     let mut cut = None;
@@ -1217,7 +1234,7 @@ fn decomment(s: &mut MappedStr, diags: &mut Diagnostics, file: &Arc<str>, line: 
     let mut cont = false;
     while i < s.text.len() {
         match s.text.as_bytes()[i] {
-            b'"' => quote = !quote,
+            b'"' if cut.is_none() => quote = !quote,
             b'\\' => {
                 if i + 1 < s.text.len() {
                     let next = s.text.as_bytes()[i + 1];
@@ -1232,27 +1249,24 @@ fn decomment(s: &mut MappedStr, diags: &mut Diagnostics, file: &Arc<str>, line: 
                     break;
                 }
             }
-            b'#' | b'!' if !quote => {
-                cut = Some(i);
-                break;
-            }
+            b'#' | b'!' if !quote && cut.is_none() => cut = Some(i),
             _ => {}
         }
         i += 1;
     }
-    if quote && cut.is_none() {
+    if quote {
         let loc = Location::new(file.clone(), line, s.col_at(0));
         diags.error(&loc, "\"", format!("unterminated quote in '{}'", s.text));
     }
     if let Some(c) = cut {
         s.truncate(c);
-        cont = false;
     }
     s.trim_end();
     if cont {
         let col = s.col_at(usize::MAX) + 1;
         s.push_str(&MappedStr::uniform("\\", col));
     }
+    cont && cut.is_some()
 }
 
 /// Read a configuration file (and its includes) into logical lines.
@@ -1403,6 +1417,27 @@ mod tests {
     #[test]
     fn continuation() {
         assert_eq!(lines("a \\\n  b\nc\n"), vec!["a b", "c"]);
+        // A `\` ending a comment is not a continuation outside definitions
+        // (keepalived keeps it glued to the last word).
+        assert_eq!(lines("a # note \\\nb\n"), vec!["a\\", "b"]);
+    }
+
+    #[test]
+    fn multiline_definition_rules() {
+        // parser-rules §7.3.  A comment's final `\` continues the definition
+        // (corpus 055), a comment-only or blank line is skipped, and only a
+        // truly empty line ends it.
+        assert_eq!(
+            lines("$M= \\\n a # note \\\n#  c \\\n   \n b \\\n # x\n c\n$M\n"),
+            vec!["a", "b", "c"]
+        );
+        assert_eq!(lines("$N=n1 \\\n\nx\n$N\n"), vec!["x", "n1"]);
+        // Conditional lines are evaluated when the definition is used; a
+        // line of only `\` adds nothing.
+        assert_eq!(
+            lines("$M= \\\n@lb1 p 1 \\\n@other p 2 \\\n\\\n virtual_ipaddress { \\\n  10.0.0.1 \\\n }\n$M\n"),
+            vec!["p 1", "virtual_ipaddress", "{", "10.0.0.1", "}"]
+        );
     }
 
     #[test]

@@ -477,12 +477,7 @@ fn sched_rlimit(cx: &mut Cx, p: &mut ProcessScheduling, n: &Node, process: &str)
 // ===== the global_defs table =====
 
 pub fn apply_global_defs(cfg: &mut Config, node: &Node, cx: &mut Cx) {
-    cx.apply_block(
-        &mut cfg.global_defs,
-        "global_defs",
-        node.children(),
-        GLOBAL_DEFS,
-    );
+    cx.apply_block(&mut cfg.global_defs, "global_defs", node, GLOBAL_DEFS);
 }
 
 macro_rules! flag {

@@ -6,11 +6,15 @@
 //! we know": the tree walker, the configuration reference test and `--keywords`
 //! all read them.
 //!
-//! Tolerance follows keepalived (see docs/CONFIG-SYNTAX.md):
-//! - an unknown keyword is reported and ignored, and its block (if any) skipped;
+//! Tolerance follows keepalived (see docs/CONFIG-SYNTAX.md and
+//! [`Cx::run_block`]):
+//! - an unknown keyword is reported and ignored; if it has a block, the lines
+//!   of that block are read in the current block and its `}` ends the current
+//!   block, as in keepalived;
 //! - a block keyword without `{` is reported ("missing '{'") and, as keepalived
-//!   does, the statements after it at the same level are read as its block;
-//! - a leaf keyword given a block is reported and the block ignored.
+//!   does, the statements after it, up to the next `}`, are read as its block;
+//! - a leaf keyword given a block is reported and its block read as for an
+//!   unknown keyword.
 
 pub mod global;
 pub mod lvs;
@@ -19,8 +23,10 @@ pub mod vrrp;
 
 use super::ast::Node;
 use super::diag::{Diagnostics, Location, Severity};
-use super::model::Config;
-use std::collections::HashMap;
+use super::model::{Config, GlobalDefs};
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 
 /// Whether a keyword opens a block, and of what sort.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +112,12 @@ pub struct Cx<'a> {
     pub spans: SourceMap,
     pub opts: BuildOptions,
     path: Vec<&'static str>,
+    /// Statements keepalived reads after the block just walked, one level up
+    /// (see [`Cx::run_block`]).
+    escaped: Vec<Item<'static>>,
+    /// global_defs as read in keepalived's first pass: the other areas may
+    /// consult it while they are read (default settings until then).
+    pub global: Rc<GlobalDefs>,
 }
 
 impl<'a> Cx<'a> {
@@ -115,6 +127,8 @@ impl<'a> Cx<'a> {
             spans: SourceMap::new(),
             opts,
             path: Vec::new(),
+            escaped: Vec::new(),
+            global: Rc::new(GlobalDefs::default()),
         }
     }
 
@@ -178,26 +192,183 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// Walk the statements of a block against its keyword table.
+    /// Report at a location that is not a node's (e.g. a block's `}`).
+    pub fn report_loc(
+        &mut self,
+        severity: Severity,
+        loc: Location,
+        keyword: &str,
+        msg: impl Into<String>,
+    ) {
+        self.diags
+            .push(severity, Some(loc), Some(keyword), msg.into());
+    }
+
+    /// Walk the statements of `owner`'s block against its keyword table, the
+    /// way keepalived reads them (see [`Cx::run_block`]).  Returns where the
+    /// block ended: the `}` that closed it, which is where keepalived runs and
+    /// names its end-of-block checks (see [`end_of_block`]); `None` when the
+    /// input ended first.
     pub fn apply_block<T>(
         &mut self,
         target: &mut T,
         context: &'static str,
-        nodes: &[Node],
+        owner: &Node,
         table: &[Keyword<T>],
-    ) {
+    ) -> Option<Location> {
+        // Statements a previous sibling block left for our caller stay theirs.
+        let stash = std::mem::take(&mut self.escaped);
         let pushed = !context.is_empty();
         if pushed {
             self.path.push(context);
         }
-        let mut i = 0;
-        while i < nodes.len() {
-            let node = &nodes[i];
-            i += 1;
-            if node.name().is_empty() {
-                continue; // an anonymous block already reported by the tree builder
+        let mut queue: VecDeque<Entry> = owner
+            .children()
+            .iter()
+            .map(|n| Entry::plain(Item::Stmt(Cow::Borrowed(n))))
+            .collect();
+        queue.push_back(Entry::plain(end_item(owner)));
+        let end = self.run_block(target, table, queue, None);
+        if pushed {
+            self.path.pop();
+        }
+        if !stash.is_empty() {
+            let mine = std::mem::replace(&mut self.escaped, stash);
+            self.escaped.extend(mine);
+        }
+        end
+    }
+
+    /// Walk the top-level statements for the passes of keepalived in `phase`
+    /// (see [`Cx::run_block`]): root keywords read in none of these passes
+    /// are skipped, as keepalived skips them.
+    fn apply_top<T>(&mut self, target: &mut T, nodes: &[Node], table: &[Keyword<T>], phase: u8) {
+        let queue = nodes
+            .iter()
+            .map(|n| Entry::plain(Item::Stmt(Cow::Borrowed(n))))
+            .collect();
+        self.run_block(target, table, queue, Some(phase));
+        self.escaped.clear();
+    }
+
+    /// keepalived's block reader, on our brace-matched tree.
+    ///
+    /// keepalived does not match braces: it reads lines, and a `}` ends
+    /// whatever block it is reading.  So where a `{` follows a line that does
+    /// not open a block (an unknown keyword, a keyword without a block, or no
+    /// keyword at all), keepalived reads the lines of that "block" as part of
+    /// the current one, and its `}` ends the current block early; the rest of
+    /// the current block is then read one level up, and its own `}` ends the
+    /// block above, and so on.  We reproduce that, so that such a file means
+    /// what it means to keepalived: the statements of the would-be block are
+    /// pushed in front of the queue, followed by its `}`; a `}` ends the block
+    /// being read, and what is left of the queue ("escaped" statements) goes
+    /// to the caller's queue.  At the top level a `}` closes nothing.
+    ///
+    /// keepalived reads each area (global, checkers, VRRP, BFD) in a separate
+    /// pass in which the root blocks of the other areas are skipped by brace
+    /// counting, that is, as the brace-matched tree has them.  So statements
+    /// that escape to the top level from a block of one area are read only if
+    /// they belong to an area that pass reads too (see [`root_passes`]).  We
+    /// walk the top level twice (`phase`): the global pass first, whose
+    /// settings the other areas may consult while they are read, then the
+    /// others together.  Something read at top level in both walks (an
+    /// unknown keyword, a stray `}`) is reported in the last walk that sees
+    /// it.
+    fn run_block<'n, T>(
+        &mut self,
+        target: &mut T,
+        table: &[Keyword<T>],
+        mut queue: VecDeque<Entry<'n>>,
+        phase: Option<u8>,
+    ) -> Option<Location> {
+        let top = phase.is_some();
+        while let Some(Entry { item, origin }) = queue.pop_front() {
+            // At top level: the passes that read this entry, and whether this
+            // walk is the last one to see it (the one that reports it); the
+            // walks are the global pass, then all the others (see `build`).
+            let seen_in = origin.as_ref().map_or(PASS_ALL, |o| o.passes);
+            let (seen, report) = match phase {
+                None => (true, true),
+                Some(p) => (
+                    seen_in & p != 0,
+                    p & PASS_GLOBAL == 0 || seen_in & !PASS_GLOBAL == 0,
+                ),
+            };
+            if !seen {
+                continue;
             }
-            let Some(kw) = table.iter().find(|k| k.name == node.name()) else {
+            let node = match item {
+                Item::Eof => {
+                    if top {
+                        continue;
+                    }
+                    self.escape(queue);
+                    return None;
+                }
+                Item::Close(loc) => {
+                    if top {
+                        if !report {
+                            continue;
+                        }
+                        self.report_loc(
+                            Severity::Error,
+                            loc,
+                            "}",
+                            "'}' at top level closes nothing - ignored",
+                        );
+                        continue;
+                    }
+                    self.escape(queue);
+                    return Some(loc);
+                }
+                Item::Stmt(node) => node,
+            };
+            if node.name() == "}" {
+                // An extra `}` at top level, already reported by the tree builder.
+                continue;
+            }
+            if node.name().is_empty() {
+                // A `{` with no keyword before it (reported by the tree builder):
+                // keepalived reads its lines here and its `}` ends this block.
+                push_block_front(&mut queue, &node, origin.as_ref());
+                continue;
+            }
+            let kw = table.iter().find(|k| k.name == node.name());
+            if let (Some(p), Some(kw)) = (phase, kw) {
+                let passes = root_passes(kw.name) & seen_in;
+                if passes & p == 0 {
+                    // Read in the other walk, or in no pass at all.
+                    if passes != 0 || !report {
+                        continue;
+                    }
+                    let o = origin
+                        .as_ref()
+                        .map_or(("?".to_owned(), String::new()), |o| {
+                            let at = if o.loc.file == node.loc().file {
+                                format!("line {}", o.loc.line)
+                            } else {
+                                o.loc.to_string()
+                            };
+                            (o.keyword.clone(), at)
+                        });
+                    self.warn(
+                        &node,
+                        usize::MAX,
+                        format!(
+                            "'{}' is not read: it reaches the top level only because a '}}' in \
+                             the '{}' block at {} ended that block early, and keepalived 2.2.7 \
+                             skips that whole block when it reads '{}' blocks - ignored",
+                            node.name(),
+                            o.0,
+                            o.1,
+                            node.name()
+                        ),
+                    );
+                    continue;
+                }
+            }
+            let Some(kw) = kw else {
                 let ctx = self.context();
                 let where_ = if ctx.is_empty() {
                     "at top level".to_owned()
@@ -205,28 +376,36 @@ impl<'a> Cx<'a> {
                     format!("in {ctx}")
                 };
                 let skipped = if node.block.is_some() {
-                    " - ignored with its block"
+                    self.cascade_note()
                 } else {
-                    " - ignored"
+                    String::new()
                 };
-                self.error(
-                    node,
-                    usize::MAX,
-                    format!("unknown keyword '{}' {where_}{skipped}", node.name()),
-                );
+                if report {
+                    self.error(
+                        &node,
+                        usize::MAX,
+                        format!(
+                            "unknown keyword '{}' {where_} - ignored{skipped}",
+                            node.name()
+                        ),
+                    );
+                }
+                if node.block.is_some() {
+                    push_block_front(&mut queue, &node, origin.as_ref());
+                }
                 continue;
             };
             match kw.support {
                 Support::Full | Support::Partial => {}
                 Support::NotImplemented => self.warn(
-                    node,
+                    &node,
                     usize::MAX,
                     format!("keyword '{}' recognised but not implemented", node.name()),
                 ),
                 Support::Rejected => {
                     self.diags.unsupported = true;
                     self.error(
-                        node,
+                        &node,
                         usize::MAX,
                         format!(
                         "keyword '{}' recognised but not implemented; ignoring it would change \
@@ -236,41 +415,285 @@ impl<'a> Cx<'a> {
                     )
                 }
             }
+            // What this statement leaves to be read next at this level comes
+            // from the pass(es) that read `kw`.
+            let next_origin = if top {
+                Some(Origin::within(origin.as_ref(), kw.name, node.loc()))
+            } else {
+                None
+            };
             match kw.kind {
                 Kind::Leaf => {
+                    (kw.apply)(target, &node, self);
                     if node.block.is_some() {
+                        let note = self.cascade_note();
                         self.error(
-                            node,
+                            &node,
                             usize::MAX,
-                            format!("keyword '{}' takes no block - block ignored", node.name()),
+                            format!("keyword '{}' takes no block{note}", node.name()),
                         );
+                        push_block_front(&mut queue, &node, next_origin.as_ref());
                     }
-                    (kw.apply)(target, node, self);
                 }
                 Kind::Block | Kind::List => {
-                    if node.block.is_some() {
-                        (kw.apply)(target, node, self);
-                    } else {
+                    let mut node = node;
+                    if node.block.is_none() {
                         // keepalived: "Missing '{' at beginning of configuration block"
                         // (an error for keyword blocks, only a log line for lists), then
-                        // it reads what follows as the block's content.
+                        // it reads what follows, up to the next '}', as the block.
                         let msg = format!("missing '{{' at beginning of block '{}'", node.name());
                         if kw.kind == Kind::Block {
-                            self.error(node, usize::MAX, msg);
+                            self.error(&node, usize::MAX, msg);
                         } else {
-                            self.warn(node, usize::MAX, msg);
+                            self.warn(&node, usize::MAX, msg);
                         }
-                        let mut synthetic = node.clone();
-                        synthetic.block = Some(nodes[i..].to_vec());
-                        i = nodes.len();
-                        (kw.apply)(target, &synthetic, self);
+                        let mut synthetic = node.into_owned();
+                        let mut children = Vec::new();
+                        synthetic.block_end = None;
+                        while let Some(e) = queue.pop_front() {
+                            match e.item {
+                                Item::Stmt(n) if n.name() != "}" => children.push(n.into_owned()),
+                                Item::Stmt(n) => {
+                                    synthetic.block_end = Some(n.loc().clone());
+                                    break;
+                                }
+                                Item::Close(loc) => {
+                                    synthetic.block_end = Some(loc);
+                                    break;
+                                }
+                                Item::Eof => {
+                                    queue.push_front(Entry::plain(Item::Eof));
+                                    break;
+                                }
+                            }
+                        }
+                        synthetic.block = Some(children);
+                        node = Cow::Owned(synthetic);
                     }
+                    if kw.kind == Kind::List {
+                        if let Some((list, rest)) = cut_list(&node) {
+                            for item in rest.into_iter().rev() {
+                                queue.push_front(Entry {
+                                    item,
+                                    origin: next_origin.clone(),
+                                });
+                            }
+                            node = Cow::Owned(list);
+                        }
+                    }
+                    (kw.apply)(target, &node, self);
                 }
             }
+            // Statements a nested block left behind are read here next.
+            let escaped = std::mem::take(&mut self.escaped);
+            for item in escaped.into_iter().rev() {
+                queue.push_front(Entry {
+                    item,
+                    origin: next_origin.clone(),
+                });
+            }
         }
-        if pushed {
-            self.path.pop();
+        None
+    }
+
+    /// What follows an unknown or misplaced block, for its message.
+    fn cascade_note(&self) -> String {
+        match self.path.last() {
+            None => "; as in keepalived, the lines of its block are read at top level".to_owned(),
+            Some(b) => format!(
+                "; as in keepalived, the lines of its block are read as part of '{b}', \
+                 and its '}}' ends '{b}'"
+            ),
         }
+    }
+
+    /// Hand what is left of a block's queue to the block that contains it.
+    fn escape(&mut self, queue: VecDeque<Entry>) {
+        self.escaped
+            .extend(queue.into_iter().map(|e| e.item.into_owned()));
+    }
+}
+
+/// Where a block's checks are reported: the `}` that ended it (as returned by
+/// [`Cx::apply_block`]), else its own `}`, else its keyword.
+pub fn end_of_block(node: &Node, end: Option<Location>) -> Location {
+    end.or_else(|| node.block_end.clone())
+        .unwrap_or_else(|| node.loc().clone())
+}
+
+/// One line of a block as keepalived reads it: a statement (with its block,
+/// if it has a real one), or a `}`, or the end of the input.
+#[derive(Clone, Debug)]
+pub(crate) enum Item<'n> {
+    Stmt(Cow<'n, Node>),
+    Close(Location),
+    Eof,
+}
+
+impl Item<'_> {
+    fn into_owned(self) -> Item<'static> {
+        match self {
+            Item::Stmt(n) => Item::Stmt(Cow::Owned(n.into_owned())),
+            Item::Close(l) => Item::Close(l),
+            Item::Eof => Item::Eof,
+        }
+    }
+}
+
+/// The root block a top-level statement escaped from, and the passes of
+/// keepalived that read it there.
+#[derive(Clone, Debug)]
+struct Origin {
+    passes: u8,
+    keyword: String,
+    loc: Location,
+}
+
+impl Origin {
+    /// The origin of what `keyword` (read at top level from `outer`) leaves
+    /// behind.
+    fn within(outer: Option<&Origin>, keyword: &str, loc: &Location) -> Origin {
+        match outer {
+            Some(o) => Origin {
+                passes: o.passes & root_passes(keyword),
+                ..o.clone()
+            },
+            None => Origin {
+                passes: root_passes(keyword),
+                keyword: keyword.to_owned(),
+                loc: loc.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Entry<'n> {
+    item: Item<'n>,
+    /// At top level only: set when the statement escaped from a root block.
+    origin: Option<Origin>,
+}
+
+impl<'n> Entry<'n> {
+    fn plain(item: Item<'n>) -> Self {
+        Entry { item, origin: None }
+    }
+}
+
+/// The item that ends `owner`'s block.
+fn end_item(owner: &Node) -> Item<'static> {
+    match &owner.block_end {
+        Some(l) => Item::Close(l.clone()),
+        None => Item::Eof,
+    }
+}
+
+/// Put `node`'s block (its statements, then its `}`) in front of the queue.
+fn push_block_front(queue: &mut VecDeque<Entry>, node: &Node, origin: Option<&Origin>) {
+    queue.push_front(Entry {
+        item: end_item(node),
+        origin: origin.cloned(),
+    });
+    for child in node.children().iter().rev() {
+        queue.push_front(Entry {
+            item: Item::Stmt(Cow::Owned(child.clone())),
+            origin: origin.cloned(),
+        });
+    }
+}
+
+/// keepalived reads a list block (`virtual_ipaddress`, `track_interface`, …)
+/// line by line up to the first `}` line; a `{` line inside is an item.  When
+/// an item of ours has a block, that first `}` is the item block's, not the
+/// list's: return the list as keepalived reads it (items up to that `}`, the
+/// `{` lines as items named `{`) and what comes after it, which keepalived
+/// reads at the list's own level (ending with the list's `}`, which ends the
+/// block the list is in).  `None` when no item has a block.
+fn cut_list(list: &Node) -> Option<(Node, Vec<Item<'static>>)> {
+    if !list.children().iter().any(|c| c.block.is_some()) {
+        return None;
+    }
+    let mut items = Vec::new();
+    let (end, rest) = cut_items(list.children(), end_item(list), &mut items);
+    let mut out = list.clone();
+    out.block = Some(items);
+    out.block_end = match end {
+        Item::Close(l) => Some(l),
+        _ => None,
+    };
+    Some((out, rest))
+}
+
+/// Flatten `nodes` (followed by `end`) into list items up to the first `}`.
+/// Returns that `}` (or the end of input) and the statements after it.
+fn cut_items(
+    nodes: &[Node],
+    end: Item<'static>,
+    items: &mut Vec<Node>,
+) -> (Item<'static>, Vec<Item<'static>>) {
+    for (i, n) in nodes.iter().enumerate() {
+        let mut line = n.clone();
+        line.block = None;
+        line.block_loc = None;
+        line.block_end = None;
+        items.push(line);
+        if n.block.is_some() {
+            let open_loc = n.block_loc.clone().unwrap_or_else(|| n.loc().clone());
+            items.push(Node {
+                keyword: super::ast::Word {
+                    text: "{".to_owned(),
+                    loc: open_loc,
+                },
+                ..Node::default()
+            });
+            let (close, mut rest) = cut_items(n.children(), end_item(n), items);
+            rest.extend(
+                nodes[i + 1..]
+                    .iter()
+                    .map(|s| Item::Stmt(Cow::Owned(s.clone()))),
+            );
+            rest.push(end);
+            return (close, rest);
+        }
+    }
+    (end, Vec::new())
+}
+
+/// keepalived's configuration passes (see docs/CONFIG-SYNTAX.md).
+const PASS_GLOBAL: u8 = 1;
+const PASS_CHECKER: u8 = 2;
+const PASS_VRRP: u8 = 4;
+const PASS_BFD: u8 = 8;
+const PASS_ALL: u8 = PASS_GLOBAL | PASS_CHECKER | PASS_VRRP | PASS_BFD;
+
+/// The passes in which keepalived 2.2.7 reads a root keyword (in the others
+/// it skips the keyword's block by counting braces).  Unknown keywords are
+/// read, and reported, in every pass.
+fn root_passes(keyword: &str) -> u8 {
+    match keyword {
+        "global_defs"
+        | "net_namespace"
+        | "net_namespace_ipvs"
+        | "namespace_with_ipsets"
+        | "instance"
+        | "use_pid_dir"
+        | "child_wait_time"
+        | "linkbeat_use_polling" => PASS_GLOBAL,
+        "virtual_server_group" | "virtual_server" | "SSL" => PASS_CHECKER,
+        "track_file" | "vrrp_track_file" => PASS_CHECKER | PASS_VRRP,
+        "bfd_instance" => PASS_CHECKER | PASS_VRRP | PASS_BFD,
+        "vrrp_script"
+        | "vrrp_track_process"
+        | "vrrp_sync_group"
+        | "vrrp_instance"
+        | "static_ipaddress"
+        | "static_routes"
+        | "static_rules"
+        | "track_group"
+        | "garp_group"
+        | "linkbeat_interfaces"
+        | "interface_up_down_delays" => PASS_VRRP,
+        _ => PASS_ALL,
     }
 }
 
@@ -294,16 +717,21 @@ pub fn root_table() -> &'static [Keyword<Config>] {
         Keyword::new(
             "linkbeat_interfaces",
             List,
-            Full,
+            NotImplemented,
             vrrp::apply_linkbeat_interfaces,
         ),
         Keyword::new(
             "interface_up_down_delays",
             List,
-            Full,
+            NotImplemented,
             vrrp::apply_interface_up_down_delays,
         ),
-        Keyword::new("bfd_instance", Block, Full, vrrp::apply_bfd_instance),
+        Keyword::new(
+            "bfd_instance",
+            Block,
+            NotImplemented,
+            vrrp::apply_bfd_instance,
+        ),
         Keyword::new(
             "virtual_server_group",
             Block,
@@ -370,7 +798,11 @@ pub fn collect<T>(context: &str, table: &[Keyword<T>], out: &mut Vec<KeywordInfo
 /// Build the typed model from a statement tree.
 pub fn build(nodes: &[Node], cx: &mut Cx) -> Config {
     let mut cfg = Config::default();
-    cx.apply_block(&mut cfg, "", nodes, root_table());
+    // keepalived reads the global settings in a pass of its own, before the
+    // other areas, which may consult them while they are read.
+    cx.apply_top(&mut cfg, nodes, root_table(), PASS_GLOBAL);
+    cx.global = Rc::new(cfg.global_defs.clone());
+    cx.apply_top(&mut cfg, nodes, root_table(), PASS_ALL & !PASS_GLOBAL);
     cx.path.clear();
     validate(&cfg, cx);
     cfg
@@ -382,4 +814,231 @@ pub fn validate(cfg: &Config, cx: &mut Cx) {
     global::validate(cfg, cx);
     vrrp::validate(cfg, cx);
     lvs::validate(cfg, cx);
+}
+
+#[cfg(test)]
+mod tests {
+    //! keepalived's block reader (see [`Cx::run_block`]): what a misplaced
+    //! `{ … }` means, with the exact lines keepalived names.
+    use crate::config::{load_str, LoadOptions, Loaded};
+
+    fn load(text: &str) -> Loaded {
+        let mut o = LoadOptions::default();
+        o.preprocess.allow_includes = false;
+        o.build.check_host = false;
+        load_str("t.conf", text, &o)
+    }
+
+    fn msgs(l: &Loaded) -> Vec<String> {
+        l.diags.items.iter().map(|d| d.to_string()).collect()
+    }
+
+    #[track_caller]
+    fn expect(l: &Loaded, at: &str, text: &str) {
+        let m = msgs(l);
+        assert!(
+            m.iter().any(|d| d.starts_with(at) && d.contains(text)),
+            "no '{at}' ... '{text}' in {m:#?}"
+        );
+    }
+
+    #[test]
+    fn unknown_block_at_top_level_is_read_at_top_level() {
+        // 072: `bal_defs {` for `global_defs {`.
+        let l = load("bal_defs {\n    router_id R1\n}\nvrrp_script s {\n script /bin/true\n}\n");
+        expect(
+            &l,
+            "t.conf:1:1: error",
+            "unknown keyword 'bal_defs' at top level",
+        );
+        expect(
+            &l,
+            "t.conf:2:5: error",
+            "unknown keyword 'router_id' at top level",
+        );
+        expect(&l, "t.conf:3:1: error", "'}' at top level closes nothing");
+        assert_eq!(l.config.global_defs.router_id, None);
+        assert_eq!(l.config.vrrp_script.len(), 1);
+    }
+
+    #[test]
+    fn leaf_with_block_ends_the_enclosing_block() {
+        // 031: `router_id ${UNDEF}` becomes `router_id $` + `{ UNDEF }`; the
+        // `}` ends global_defs and the rest of it is read at top level.
+        let l = load(
+            "global_defs {\n router_id $\n {\n NAME\n }\n enable_script_security\n \
+             notification_email {\n  a@b\n }\n}\n",
+        );
+        expect(
+            &l,
+            "t.conf:2:2: error",
+            "keyword 'router_id' takes no block",
+        );
+        expect(
+            &l,
+            "t.conf:4:2: error",
+            "unknown keyword 'NAME' in global_defs",
+        );
+        expect(
+            &l,
+            "t.conf:6:2: error",
+            "unknown keyword 'enable_script_security' at top level",
+        );
+        expect(
+            &l,
+            "t.conf:7:2: error",
+            "unknown keyword 'notification_email' at top level",
+        );
+        expect(
+            &l,
+            "t.conf:8:3: error",
+            "unknown keyword 'a@b' at top level",
+        );
+        expect(&l, "t.conf:9:2: error", "'}' at top level closes nothing");
+        expect(&l, "t.conf:10:1: error", "'}' at top level closes nothing");
+        assert_eq!(l.config.global_defs.router_id.as_deref(), Some("$"));
+        assert!(!l.config.global_defs.enable_script_security);
+    }
+
+    #[test]
+    fn unclosed_block_swallows_the_next_ones_as_keepalived_reads_them() {
+        // 111: a virtual_server without its `}`.  Its checker pass ends it at
+        // the `}` of the block of the unknown `global_defs` inside it; the
+        // VRRP pass skips it whole (to the end of the file), so the
+        // vrrp_instance after it is never read; the next virtual_server is.
+        let l = load(
+            "virtual_server 10.0.0.1 80 {\n delay_loop 3\n\
+             global_defs {\n  router_id X\n}\n\
+             vrrp_instance VI {\n interface eth0\n}\n\
+             virtual_server 10.0.0.2 80 {\n real_server 10.0.1.1 80 {\n }\n}\n",
+        );
+        expect(
+            &l,
+            "t.conf:3:1: error",
+            "unknown keyword 'global_defs' in virtual_server",
+        );
+        expect(
+            &l,
+            "t.conf:4:3: error",
+            "unknown keyword 'router_id' in virtual_server",
+        );
+        expect(&l, "t.conf:6:1: warning", "'vrrp_instance' is not read");
+        expect(
+            &l,
+            "t.conf:6:1: warning",
+            "'virtual_server' block at line 1",
+        );
+        assert!(l.config.vrrp_instance.is_empty());
+        assert_eq!(l.config.virtual_server.len(), 2);
+        assert_eq!(l.config.global_defs.router_id, None);
+    }
+
+    #[test]
+    fn list_item_with_a_block_ends_the_list() {
+        // 037: `10.1.66.${ME}/24 …` with ME undefined is split at its braces;
+        // keepalived's list reader stops at the first `}` line, the rest of
+        // the line is read at the list's level and the list's `}` is extra.
+        let l = load("static_ipaddress {\n 10.1.66.$\n {\n ME\n }\n /24 dev eth0\n }\n");
+        expect(&l, "t.conf:2:2: error", "VRRP parsed invalid IP 10.1.66.$");
+        expect(&l, "t.conf:3:2: error", "VRRP parsed invalid IP {");
+        expect(&l, "t.conf:4:2: error", "VRRP parsed invalid IP ME");
+        expect(
+            &l,
+            "t.conf:6:2: error",
+            "unknown keyword '/24' at top level",
+        );
+        expect(&l, "t.conf:7:2: error", "'}' at top level closes nothing");
+        assert!(l.config.static_ipaddress.is_empty());
+    }
+
+    #[test]
+    fn unknown_block_inside_a_block_ends_it() {
+        // parser-rules §3.2, t4: `foo {` inside vrrp_instance.
+        let l = load("vrrp_instance VI {\n foo {\n  priority 50\n }\n virtual_router_id 7\n}\n");
+        expect(
+            &l,
+            "t.conf:2:2: error",
+            "unknown keyword 'foo' in vrrp_instance",
+        );
+        expect(
+            &l,
+            "t.conf:5:2: error",
+            "unknown keyword 'virtual_router_id' at top level",
+        );
+        expect(&l, "t.conf:6:1: error", "'}' at top level closes nothing");
+        let i = &l.config.vrrp_instance[0];
+        assert_eq!(i.priority, Some(50));
+        assert_eq!(i.virtual_router_id, None);
+    }
+
+    #[test]
+    fn missing_brace_at_top_level_ends_at_the_extra_brace() {
+        // parser-rules §3.2, t5: the block without `{` runs to the next `}`.
+        let l =
+            load("vrrp_script a\n script /bin/true\n}\nvrrp_script b {\n script /bin/false\n}\n");
+        expect(
+            &l,
+            "t.conf:1:1: error",
+            "missing '{' at beginning of block 'vrrp_script'",
+        );
+        let names: Vec<_> = l
+            .config
+            .vrrp_script
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+
+        /// Any arrangement of braces, known and unknown keywords and list
+        /// items is read, without panicking or looping.
+        #[test]
+        fn any_brace_soup_is_read(lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::prelude::Just("{"),
+                proptest::prelude::Just("}"),
+                proptest::prelude::Just("vrrp_instance VI"),
+                proptest::prelude::Just("virtual_server 10.0.0.1 80"),
+                proptest::prelude::Just("real_server 10.0.0.2 80"),
+                proptest::prelude::Just("global_defs"),
+                proptest::prelude::Just("virtual_ipaddress"),
+                proptest::prelude::Just("static_ipaddress"),
+                proptest::prelude::Just("priority 50"),
+                proptest::prelude::Just("foo"),
+                proptest::prelude::Just("10.0.0.9"),
+                proptest::prelude::Just("track_script"),
+                proptest::prelude::Just("bfd_instance b"),
+            ],
+            0..40,
+        )) {
+            let text = lines.join("\n");
+            let l = load(&text);
+            // Each line is read a bounded number of times.
+            proptest::prop_assert!(l.diags.items.len() < 10 * (lines.len() + 5));
+        }
+    }
+
+    #[test]
+    fn global_defs_is_read_before_the_other_blocks() {
+        // keepalived's global pass comes first: a vrrp_script read before
+        // global_defs in the file still sees its settings (here a default
+        // script user that does not exist, so the script is removed).
+        let mut o = LoadOptions::default();
+        o.preprocess.allow_includes = false;
+        o.build.check_host = true;
+        let l = load_str(
+            "t.conf",
+            "vrrp_script a {\n script /bin/true\n}\nglobal_defs {\n script_user no-such-user-k5\n}\n",
+            &o,
+        );
+        expect(
+            &l,
+            "t.conf:3:1: error",
+            "unable to set default user for vrrp script a",
+        );
+        assert!(l.config.vrrp_script.is_empty());
+    }
 }

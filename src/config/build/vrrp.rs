@@ -27,15 +27,16 @@ pub use misc::{
 };
 pub use trackers::{apply_bfd_instance, apply_track_file, apply_track_process, apply_vrrp_script};
 
-use super::{collect, Cx, Keyword, KeywordInfo, Kind::*, Support::*};
+use super::{collect, end_of_block, Cx, Keyword, KeywordInfo, Kind::*, Support::*};
 use crate::config::ast::Node;
+use crate::config::diag::{Location, Severity};
 use crate::config::model::{
     AuthType, Authentication, Config, Family, GarpExtraIf, InitialState, IpvlanMode, NotifyScript,
     OldUnicastChecksum, ScriptUser, SyncGroup, TrackedRef, UnicastPeer, UseIpvlan, VrrpInstance,
 };
 use crate::config::values::Timer;
 use trackers::{opt_bool, parse_tracked_interface, parse_tracked_ref, TrackKind};
-use util::{read_decimal, read_int, read_unsigned, Line, NumError, IFNAMSIZ};
+use util::{interface_exists, read_decimal, read_int, read_unsigned, Line, NumError, IFNAMSIZ};
 
 /// A note for messages about values keepalived's lenient readers still use
 /// outside `-t` (and so do we).
@@ -64,17 +65,6 @@ fn remember_children(cx: &mut Cx, prefix: &str, node: &Node) {
             cx.remember(key, child);
         }
     }
-}
-
-/// The root blocks keepalived-rs reads but does not act on yet: say so once
-/// per block (the root table marks them as supported so that their content is
-/// still read).
-pub(crate) fn not_implemented(cx: &mut Cx, node: &Node) {
-    cx.warn(
-        node,
-        usize::MAX,
-        format!("keyword '{}' recognised but not implemented", node.name()),
-    );
 }
 
 /// A notify script line: `KEYWORD COMMAND [USER [GROUP]]`, re-split honouring
@@ -210,37 +200,65 @@ pub fn apply_vrrp_instance(cfg: &mut Config, node: &Node, cx: &mut Cx) {
             .find_map(|i| i.lvs_sync_daemon_interface.clone()),
         notify_deleted_seen: false,
     };
-    cx.apply_block(&mut b, "vrrp_instance", node.children(), VRRP_INSTANCE);
-    instance_end(&mut b, &line, cx);
+    let end = cx.apply_block(&mut b, "vrrp_instance", node, VRRP_INSTANCE);
+    instance_end(&mut b, end_of_block(node, end), cx);
     cfg.vrrp_instance.push(b.inst);
 }
 
-/// keepalived's end-of-block checks for an instance.
-fn instance_end(b: &mut InstanceBuild, line: &Line, cx: &mut Cx) {
+/// keepalived's checks when it reads the instance's `}` (`end`, where it
+/// names them).
+fn instance_end(b: &mut InstanceBuild, end: Location, cx: &mut Cx) {
     let name = b.name();
+    // keepalived has no interface for the instance when the named one does
+    // not exist on this host (unless interfaces may appear later).
+    let missing_interface = cx.opts.check_host
+        && !cx.global.dynamic_interfaces
+        && b.inst
+            .interface
+            .as_deref()
+            .is_some_and(|n| !interface_exists(n));
     let i = &mut b.inst;
     if i.unicast_configured() && (i.use_vmac.is_some() || i.use_ipvlan.is_some()) {
         if i.interface.is_none() {
-            line.error(
-                cx,
-                1,
+            cx.report_loc(
+                Severity::Error,
+                end.clone(),
+                "vrrp_instance",
                 format!("({name}): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac"),
             );
             i.use_vmac = None;
             i.use_ipvlan = None;
-        } else if !i.vmac_xmit_base {
-            line.error(
-                cx,
-                1,
+        } else if missing_interface {
+            // A host without the interface cannot run the instance at all
+            // (see the interface checks).  keepalived clears use_vmac here;
+            // the model keeps what the file means on a host that has the
+            // interface (the check below), so it does not depend on this one.
+            cx.report_loc(
+                Severity::Error,
+                end.clone(),
+                "vrrp_instance",
+                format!(
+                    "({name}): Cannot use VMAC/ipvlan with unicast and no interface (interface {} \
+                     does not exist here; keepalived clears use_vmac)",
+                    i.interface.as_deref().unwrap_or("")
+                ),
+            );
+        }
+        if i.interface.is_some() && !i.vmac_xmit_base {
+            cx.report_loc(
+                Severity::Error,
+                end.clone(),
+                "vrrp_instance",
                 format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
             );
             i.vmac_xmit_base = true;
         }
     }
     if i.unicast_peer.as_ref().is_none_or(|p| p.is_empty()) && i.unicast_ttl.is_some() {
-        line.error(
-            cx,
-            1,
+        cx.report_loc(
+            Severity::Error,
+            end,
+            "vrrp_instance",
             format!("({name}): Cannot use unicast_ttl without unicast peers - resetting"),
         );
         i.unicast_ttl = None;
@@ -1355,7 +1373,7 @@ pub(crate) static VRRP_INSTANCE: &[Keyword<InstanceBuild>] = &[
             auth: b.inst.authentication.take().unwrap_or_default(),
             name: b.name(),
         };
-        cx.apply_block(&mut a, "authentication", n.children(), AUTHENTICATION);
+        cx.apply_block(&mut a, "authentication", n, AUTHENTICATION);
         b.inst.authentication = Some(a.auth);
     }),
 ];
@@ -1485,7 +1503,7 @@ pub fn apply_sync_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         group_seen: false,
         known: Known::of(cfg),
     };
-    cx.apply_block(&mut b, "vrrp_sync_group", node.children(), VRRP_SYNC_GROUP);
+    cx.apply_block(&mut b, "vrrp_sync_group", node, VRRP_SYNC_GROUP);
     cfg.vrrp_sync_group.push(b.group);
 }
 

@@ -23,9 +23,9 @@ use crate::config::model::{
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-/// The global_defs settings these checks depend on, with keepalived's
-/// defaults.  `global_defs` is modelled by another part of the front end;
-/// [`GlobalView::of`] is the one place that reads it.
+/// The global_defs settings these checks depend on (keepalived's defaults
+/// when global_defs does not set them).  [`GlobalView::of`] is the one place
+/// that reads them.
 #[derive(Clone, Debug)]
 pub(crate) struct GlobalView {
     pub vrrp_version: u8,
@@ -38,19 +38,25 @@ pub(crate) struct GlobalView {
 }
 
 impl GlobalView {
-    /// keepalived's defaults.  TODO(lead, on merge): read `vrrp_version`,
-    /// `vrrp_strict`, `dynamic_interfaces`, `default_interface`,
-    /// `vrrp_mcast_group4/6` and `vrrp_down_timer_adverts` from `GlobalDefs`
-    /// once it has those fields.
-    pub fn of(_g: &GlobalDefs) -> GlobalView {
+    /// Read the settings from `global_defs`.  keepalived's `default_interface`
+    /// is `eth0` unless configured; `vrrp_down_timer_adverts` is range-checked
+    /// to [1, 100] by its reader (a TOML model out of range falls back to the
+    /// default, and the TOML sanity checks report it).
+    pub fn of(g: &GlobalDefs) -> GlobalView {
         GlobalView {
-            vrrp_version: 2,
-            vrrp_strict: false,
-            dynamic_interfaces: false,
-            default_interface: "eth0".to_owned(),
-            mcast_group4: IpAddr::from([224, 0, 0, 18]),
-            mcast_group6: IpAddr::from([0xff02, 0, 0, 0, 0, 0, 0, 0x12]),
-            down_timer_adverts: VRRP_DOWN_TIMER_ADVERTS,
+            vrrp_version: g.vrrp_version,
+            vrrp_strict: g.vrrp_strict,
+            dynamic_interfaces: g.dynamic_interfaces,
+            default_interface: g
+                .default_interface
+                .clone()
+                .unwrap_or_else(|| "eth0".to_owned()),
+            mcast_group4: g.vrrp_mcast_group4,
+            mcast_group6: g.vrrp_mcast_group6,
+            down_timer_adverts: u8::try_from(g.vrrp_down_timer_adverts)
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .unwrap_or(VRRP_DOWN_TIMER_ADVERTS),
         }
     }
 }
@@ -442,12 +448,21 @@ fn host_interfaces(cfg: &Config, g: &GlobalView, cx: &mut Cx) -> bool {
             );
         }
     }
-    for g in &cfg.garp_group {
-        for name in g.interface.iter().chain(g.interfaces.iter()) {
+    for (n, g) in cfg.garp_group.iter().enumerate() {
+        let keys = g
+            .interface
+            .iter()
+            .map(|name| (name, format!("garp_group.{n}.interface")))
+            .chain(
+                g.interfaces
+                    .iter()
+                    .map(|name| (name, format!("garp_group.{n}.interfaces.{name}"))),
+            );
+        for (name, key) in keys {
             check(
                 cx,
                 name,
-                &[format!("garp_group.interface.{name}")],
+                &[key, format!("garp_group.{n}")],
                 "garp_group",
                 format!("WARNING - interface {name} specified for garp_group doesn't exist"),
             );

@@ -2,10 +2,11 @@
 //! `static_rules`, `track_group`, `garp_group`, `linkbeat_interfaces` and
 //! `interface_up_down_delays`.
 
-use super::util::{read_decimal, Line};
-use super::{addr, list_args, next_rule_pref, not_implemented, remember_line, value_block_words};
+use super::util::{interface_exists, read_decimal, Line};
+use super::{addr, list_args, next_rule_pref, remember_line, value_block_words};
 use crate::config::ast::Node;
 use crate::config::build::{Cx, Keyword, Kind::*, Support::*};
+use crate::config::diag::{Location, Severity};
 use crate::config::model::{
     Config, Family, GarpGroup, InterfaceUpDownDelay, LinkbeatInterface, LinkbeatType, TrackGroup,
 };
@@ -82,7 +83,7 @@ pub fn apply_track_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         },
         group_seen: false,
     };
-    cx.apply_block(&mut b, "track_group", node.children(), TRACK_GROUP);
+    cx.apply_block(&mut b, "track_group", node, TRACK_GROUP);
     cfg.track_group.push(b.group);
 }
 
@@ -126,6 +127,8 @@ pub(crate) static TRACK_GROUP: &[Keyword<TrackGroupBuild>] =
 pub(crate) struct GarpGroupBuild {
     group: GarpGroup,
     taken: Vec<String>,
+    /// Its index in `garp_group` (for source-map keys).
+    index: usize,
 }
 
 pub fn apply_garp_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
@@ -140,8 +143,9 @@ pub fn apply_garp_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
     let mut b = GarpGroupBuild {
         group: GarpGroup::default(),
         taken,
+        index,
     };
-    cx.apply_block(&mut b, "garp_group", node.children(), GARP_GROUP);
+    cx.apply_block(&mut b, "garp_group", node, GARP_GROUP);
     if b.group.garp_interval.is_none() && b.group.gna_interval.is_none() {
         let aggregation = if b.group.interfaces.is_empty() {
             0
@@ -189,9 +193,28 @@ fn garp_interval(n: &Node, cx: &mut Cx, what: &str) -> Option<Timer> {
     }
 }
 
-/// Take an interface for this garp group unless another group has it.
-fn garp_take(b: &mut GarpGroupBuild, line: &Line, k: usize, cx: &mut Cx) -> bool {
+/// Whether keepalived finds no interface `name` on this host.
+fn garp_if_missing(cx: &Cx, name: &str) -> bool {
+    cx.opts.check_host && !cx.global.dynamic_interfaces && !interface_exists(name)
+}
+
+/// Take an interface for this garp group unless another group has it.  The
+/// model does not depend on the host: an interface named twice is kept once.
+/// keepalived looks the interface up first, so on a host without it the
+/// second naming is reported as missing (at `at`, where keepalived names
+/// it), not as already specified; the first one is reported by the
+/// interface checks.
+fn garp_take(b: &mut GarpGroupBuild, line: &Line, k: usize, at: Location, cx: &mut Cx) -> bool {
     let name = line.get(k).unwrap_or("");
+    if b.taken.iter().any(|t| t == name) && garp_if_missing(cx, name) {
+        cx.report_loc(
+            Severity::Error,
+            at,
+            "garp_group",
+            format!("WARNING - interface {name} specified for garp_group doesn't exist"),
+        );
+        return false;
+    }
     if b.taken.iter().any(|t| t == name) {
         line.error(
             cx,
@@ -218,8 +241,8 @@ pub(crate) static GARP_GROUP: &[Keyword<GarpGroupBuild>] = &[
     Keyword::new("interface", Leaf, Full, |b, n, cx| {
         let line = Line::of(n);
         let Some(name) = line.slot(cx, 1) else { return };
-        if garp_take(b, &line, 1, cx) {
-            remember_line(cx, &format!("garp_group.interface.{name}"), &line, 1);
+        if garp_take(b, &line, 1, line.loc(1), cx) {
+            remember_line(cx, &format!("garp_group.{}.interface", b.index), &line, 1);
             b.group.interface = Some(name.to_owned());
         }
     }),
@@ -233,9 +256,13 @@ pub(crate) static GARP_GROUP: &[Keyword<GarpGroupBuild>] = &[
         for item in n.children() {
             let il = Line::item(item, "interfaces");
             for k in 0..il.len() {
-                if garp_take(b, &il, k, cx) {
+                // keepalived reads the whole list, then looks the interfaces
+                // up: it names the list's `}`.
+                let at = n.block_end.clone().unwrap_or_else(|| il.loc(k));
+                if garp_take(b, &il, k, at.clone(), cx) {
                     let name = il.get(k).unwrap_or("");
-                    remember_line(cx, &format!("garp_group.interface.{name}"), &il, k);
+                    cx.spans
+                        .insert(format!("garp_group.{}.interfaces.{name}", b.index), at);
                     b.group.interfaces.push(name.to_owned());
                 }
             }
@@ -246,7 +273,6 @@ pub(crate) static GARP_GROUP: &[Keyword<GarpGroupBuild>] = &[
 // ===== linkbeat_interfaces =====
 
 pub fn apply_linkbeat_interfaces(cfg: &mut Config, node: &Node, cx: &mut Cx) {
-    not_implemented(cx, node);
     list_args(&Line::of(node), cx);
     for item in node.children() {
         let il = Line::item(item, "linkbeat_interfaces");
@@ -275,7 +301,6 @@ pub fn apply_linkbeat_interfaces(cfg: &mut Config, node: &Node, cx: &mut Cx) {
 // ===== interface_up_down_delays =====
 
 pub fn apply_interface_up_down_delays(cfg: &mut Config, node: &Node, cx: &mut Cx) {
-    not_implemented(cx, node);
     list_args(&Line::of(node), cx);
     for item in node.children() {
         let il = Line::item(item, "interface_up_down_delays");

@@ -5,7 +5,9 @@
 use super::util::{read_decimal, read_int, read_unsigned, true_false, Line};
 use super::{lenient_note, remember_line};
 use crate::config::ast::{split_command, Node};
-use crate::config::build::{Cx, Keyword, Kind::*, Support::*};
+use crate::config::build::scripts::{check_script_user, ScriptUse};
+use crate::config::build::{end_of_block, Cx, Keyword, Kind::*, Support::*};
+use crate::config::diag::Severity;
 use crate::config::model::{
     BfdInstance, Config, ParamMatch, ScriptUser, TrackFile, TrackFileInit, TrackProcess,
     TrackedInterface, TrackedRef, VrrpScript,
@@ -49,16 +51,50 @@ pub fn apply_vrrp_script(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         ..Default::default()
     };
     cx.remember(format!("vrrp_script.{name}"), node);
-    cx.apply_block(&mut s, "vrrp_script", node.children(), VRRP_SCRIPT);
+    let end = cx.apply_block(&mut s, "vrrp_script", node, VRRP_SCRIPT);
+    // keepalived checks the script's user while reading (an explicit `user`
+    // at its line, the default one at the block's `}`) and removes the script
+    // when there is none: `track_script` then does not find it.
+    let end = end_of_block(node, end);
+    let mut keep = true;
+    if cx.opts.check_host {
+        let key = if s.user.is_some() {
+            format!("vrrp_script_user.{name}")
+        } else {
+            cx.spans
+                .insert(format!("vrrp_script_end.{name}"), end.clone());
+            format!("vrrp_script_end.{name}")
+        };
+        // With no script, keepalived only says so (below).
+        if !s.script.is_empty() || s.user.is_some() {
+            let global = cx.global.clone();
+            keep = check_script_user(
+                cx,
+                &global,
+                &key,
+                if s.user.is_some() {
+                    "user"
+                } else {
+                    "vrrp_script"
+                },
+                &s.script,
+                s.user.as_ref(),
+                ScriptUse::TrackScript,
+            );
+        }
+    }
     if s.script.is_empty() {
-        line.error(
-            cx,
-            1,
+        cx.report_loc(
+            Severity::Error,
+            end,
+            "vrrp_script",
             format!("No script set for vrrp_script {name} - removing"),
         );
         return;
     }
-    cfg.vrrp_script.push(s);
+    if keep {
+        cfg.vrrp_script.push(s);
+    }
 }
 
 pub(crate) static VRRP_SCRIPT: &[Keyword<VrrpScript>] = &[
@@ -187,6 +223,7 @@ pub(crate) static VRRP_SCRIPT: &[Keyword<VrrpScript>] = &[
     Keyword::new("user", Leaf, Full, |s, n, cx| {
         let line = Line::of(n);
         let Some(user) = line.slot(cx, 1) else { return };
+        cx.remember(format!("vrrp_script_user.{}", s.name), n);
         s.user = Some(ScriptUser {
             user: user.to_owned(),
             group: line.get(2).map(str::to_owned),
@@ -250,11 +287,13 @@ pub fn apply_track_file(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         ..Default::default()
     };
     cx.remember(format!("track_file.{name}"), node);
-    cx.apply_block(&mut f, "track_file", node.children(), TRACK_FILE);
+    let end = cx.apply_block(&mut f, "track_file", node, TRACK_FILE);
     if f.file.is_empty() {
-        line.error(
-            cx,
-            1,
+        // keepalived checks this when it reads the block's `}`.
+        cx.report_loc(
+            Severity::Error,
+            end_of_block(node, end),
+            node.name(),
             format!("No file set for track_file {name} - ignoring"),
         );
         return;
@@ -385,7 +424,7 @@ pub fn apply_track_process(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         ..Default::default()
     };
     cx.remember(format!("vrrp_track_process.{name}"), node);
-    cx.apply_block(&mut p, "vrrp_track_process", node.children(), TRACK_PROCESS);
+    cx.apply_block(&mut p, "vrrp_track_process", node, TRACK_PROCESS);
     if p.process.is_empty() {
         line.error(
             cx,
@@ -619,7 +658,6 @@ pub(crate) struct BfdBuild {
 
 pub fn apply_bfd_instance(cfg: &mut Config, node: &Node, cx: &mut Cx) {
     let line = Line::of(node);
-    super::not_implemented(cx, node);
     let Some(name) = line.slot(cx, 1) else { return };
     if name.len() >= 32 {
         line.error(
@@ -651,7 +689,9 @@ pub fn apply_bfd_instance(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         },
         dropped: false,
     };
-    cx.apply_block(&mut b, "bfd_instance", node.children(), BFD_INSTANCE);
+    let end = cx.apply_block(&mut b, "bfd_instance", node, BFD_INSTANCE);
+    // keepalived makes these checks when it reads the block's `}`.
+    let end = end_of_block(node, end);
     if b.dropped {
         return;
     }
@@ -660,19 +700,13 @@ pub fn apply_bfd_instance(cfg: &mut Config, node: &Node, cx: &mut Cx) {
     let nb = "neighbor";
     let bfd = &mut b.bfd;
     let Some(nbr) = bfd.neighbor_ip else {
-        line.error(
-            cx,
-            1,
-            format!("Configuration error: BFD instance {name} has no {nb} address set, disabling instance"),
+        cx.report_loc(Severity::Error, end.clone(), "bfd_instance", format!("Configuration error: BFD instance {name} has no {nb} address set, disabling instance"),
         );
         return;
     };
     if let Some(src) = bfd.source_ip {
         if src.is_ipv4() != nbr.is_ipv4() {
-            line.error(
-                cx,
-                1,
-                format!(
+            cx.report_loc(Severity::Error, end.clone(), "bfd_instance", format!(
                     "Configuration error: BFD instance {name} source address {src} and {nb} address \
                      {nbr} are not of the same family, disabling instance"
                 ),
@@ -694,14 +728,15 @@ pub fn apply_bfd_instance(cfg: &mut Config, node: &Node, cx: &mut Cx) {
                 "Configuration error: BFD instance {name} has duplicate {nb} address {nbr}, ignoring instance"
             ),
         };
-        line.error(cx, 1, msg);
+        cx.report_loc(Severity::Error, end.clone(), "bfd_instance", msg);
         return;
     }
     let ttl = bfd.ttl.unwrap_or(if nbr.is_ipv4() { 255 } else { 64 });
     if bfd.max_hops.is_some_and(|h| h > i16::from(ttl)) {
-        line.error(
-            cx,
-            1,
+        cx.report_loc(
+            Severity::Error,
+            end.clone(),
+            "bfd_instance",
             format!("BFD instance {name}: max_hops exceeds ttl/hoplimit - setting to ttl/hoplimit"),
         );
         bfd.max_hops = Some(i16::from(ttl));
