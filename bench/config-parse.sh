@@ -20,7 +20,8 @@ measure() { # name cmd...
   for _ in $(seq "$runs"); do
     local t0 t1 r
     t0=$(date +%s%N)
-    r=$( { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+    /usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null 2>&1 || true
+    r=$(tail -1 "$work/rss")
     t1=$(date +%s%N)
     times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')")
     [ "$r" -gt "$rss" ] && rss=$r
