@@ -197,11 +197,21 @@ pub fn split_command(s: &str) -> Result<Vec<String>, String> {
 
 /// Build the statement tree from logical lines.
 pub fn build_tree(lines: &[Line], diags: &mut Diagnostics) -> Vec<Node> {
+    build_tree_from(lines.iter().cloned(), diags)
+}
+
+/// Build the statement tree from a stream of logical lines (see
+/// [`crate::config::preprocess::open_file`]).
+pub fn build_tree_from(
+    lines: impl IntoIterator<Item = Line>,
+    diags: &mut Diagnostics,
+) -> Vec<Node> {
     // Each stack entry is the list of statements of an open block; the bottom
     // entry is the top level.
     let mut stack: Vec<Vec<Node>> = vec![Vec::new()];
     let mut open_locs: Vec<Location> = Vec::new();
     for line in lines {
+        let line = &line;
         let t = line.text.text.as_str();
         if t == "{" {
             let loc = line.location(0);

@@ -44,25 +44,34 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
         return load_toml_file(path, opts);
     }
     let mut diags = Diagnostics::new();
-    let lines = preprocess::preprocess_file(path, opts.preprocess.clone(), &mut diags);
-    finish(&lines, diags, opts)
+    let mut tree_diags = Diagnostics::new();
+    let tree = ast::build_tree_from(
+        preprocess::open_file(path, opts.preprocess.clone(), &mut diags),
+        &mut tree_diags,
+    );
+    diags.extend(tree_diags);
+    finish(tree, diags, opts)
 }
 
 /// Load keepalived.conf text held in memory (tests, fuzzing).
 pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Loaded {
     let mut diags = Diagnostics::new();
-    let lines = preprocess::preprocess_str(
-        name,
-        Path::new("."),
-        text,
-        opts.preprocess.clone(),
-        &mut diags,
+    let mut tree_diags = Diagnostics::new();
+    let tree = ast::build_tree_from(
+        preprocess::open_str(
+            name,
+            Path::new("."),
+            text,
+            opts.preprocess.clone(),
+            &mut diags,
+        ),
+        &mut tree_diags,
     );
-    finish(&lines, diags, opts)
+    diags.extend(tree_diags);
+    finish(tree, diags, opts)
 }
 
-fn finish(lines: &[preprocess::Line], mut diags: Diagnostics, opts: &LoadOptions) -> Loaded {
-    let tree = ast::build_tree(lines, &mut diags);
+fn finish(tree: Vec<ast::Node>, mut diags: Diagnostics, opts: &LoadOptions) -> Loaded {
     let mut cx = build::Cx::new(&mut diags, opts.build.clone());
     let config = build::build(&tree, &mut cx);
     let spans = std::mem::take(&mut cx.spans);

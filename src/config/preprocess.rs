@@ -36,19 +36,25 @@ const MAX_GENERATED_LINES: usize = 2_000_000;
 const MAX_SUBSTITUTIONS: usize = 10_000;
 
 /// A string whose every byte remembers the column it came from.
+///
+/// The mapping is stored as segments, not one column per byte: almost every
+/// line is a single run of consecutive columns, and substituted text maps to
+/// the column of its `$`. This keeps memory and time linear and small on
+/// configurations of hundreds of thousands of lines.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MappedStr {
     pub text: String,
-    /// 1-based source column of each byte of `text`.
-    pub cols: Vec<u32>,
+    /// (byte offset where the segment starts, column of that byte, whether the
+    /// following bytes advance the column (source text) or share it
+    /// (substituted text)); sorted by offset, the first at offset 0.
+    segs: Vec<(u32, u32, bool)>,
 }
 
 impl MappedStr {
     pub fn from_source(text: &str, first_col: u32) -> Self {
-        let cols = (0..text.len() as u32).map(|i| first_col + i).collect();
         MappedStr {
             text: text.to_owned(),
-            cols,
+            segs: vec![(0, first_col, true)],
         }
     }
 
@@ -56,51 +62,94 @@ impl MappedStr {
     fn uniform(text: &str, col: u32) -> Self {
         MappedStr {
             text: text.to_owned(),
-            cols: vec![col; text.len()],
+            segs: vec![(0, col, false)],
         }
     }
 
+    /// The column of byte `byte` (the last byte's for positions past the end).
     pub fn col_at(&self, byte: usize) -> u32 {
-        self.cols
-            .get(byte)
-            .or_else(|| self.cols.last())
-            .copied()
-            .unwrap_or(1)
+        let byte = byte.min(self.text.len().saturating_sub(1)) as u32;
+        let idx = self.segs.partition_point(|s| s.0 <= byte);
+        match idx.checked_sub(1).and_then(|i| self.segs.get(i)) {
+            Some(&(off, col, linear)) if linear => col + (byte - off),
+            Some(&(_, col, _)) => col,
+            None => 1,
+        }
+    }
+
+    /// The segment description of the old mapping from byte `pos` on.
+    fn segs_from(&self, pos: usize, shift: i64) -> Vec<(u32, u32, bool)> {
+        let mut out = Vec::new();
+        if pos >= self.text.len() {
+            return out;
+        }
+        let p = pos as u32;
+        let idx = self.segs.partition_point(|s| s.0 <= p);
+        let linear = idx
+            .checked_sub(1)
+            .and_then(|i| self.segs.get(i))
+            .is_none_or(|s| s.2);
+        let at = |off: u32| (i64::from(off) + shift).max(0) as u32;
+        out.push((at(p), self.col_at(pos), linear));
+        out.extend(self.segs[idx..].iter().map(|&(o, c, l)| (at(o), c, l)));
+        out
     }
 
     fn slice(&self, start: usize, end: usize) -> MappedStr {
+        let mut segs = self.segs_from(start, -(start as i64));
+        segs.retain(|s| (s.0 as usize) < end - start);
+        if segs.is_empty() {
+            segs.push((0, self.col_at(start), false));
+        }
         MappedStr {
             text: self.text[start..end].to_owned(),
-            cols: self.cols[start..end].to_vec(),
+            segs,
         }
-    }
-
-    fn remove(&mut self, at: usize) {
-        self.text.remove(at);
-        self.cols.remove(at);
-    }
-
-    fn truncate(&mut self, len: usize) {
-        self.text.truncate(len);
-        self.cols.truncate(len);
     }
 
     fn replace_range(&mut self, start: usize, end: usize, with: &str) {
         let col = self.col_at(start);
+        let shift = with.len() as i64 - (end - start) as i64;
+        let mut segs: Vec<(u32, u32, bool)> = self
+            .segs
+            .iter()
+            .copied()
+            .filter(|s| (s.0 as usize) < start)
+            .collect();
+        if !with.is_empty() {
+            segs.push((start as u32, col, false));
+        }
+        segs.extend(self.segs_from(end, shift));
+        if segs.is_empty() {
+            segs.push((0, col, false));
+        }
         self.text.replace_range(start..end, with);
-        self.cols
-            .splice(start..end, std::iter::repeat_n(col, with.len()));
+        self.segs = segs;
+    }
+
+    fn remove(&mut self, at: usize) {
+        self.replace_range(at, at + 1, "");
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.text.truncate(len);
+        if self.segs.len() > 1 {
+            self.segs.retain(|s| s.0 == 0 || (s.0 as usize) < len);
+        }
     }
 
     fn push_str(&mut self, other: &MappedStr) {
+        let base = self.text.len() as u32;
         self.text.push_str(&other.text);
-        self.cols.extend_from_slice(&other.cols);
+        self.segs
+            .extend(other.segs.iter().map(|&(o, c, l)| (o + base, c, l)));
     }
 
     fn trim_start(&mut self) {
         let n = self.text.len() - self.text.trim_start_matches([' ', '\t']).len();
-        self.text.drain(..n);
-        self.cols.drain(..n);
+        if n > 0 {
+            *self = self.slice(n, self.text.len());
+        }
     }
 
     fn trim_end(&mut self) {
@@ -186,8 +235,35 @@ struct IncludeStrictness {
 struct OpenFile {
     name: Arc<str>,
     dir: PathBuf,
-    lines: Vec<String>,
-    next: usize,
+    /// The whole file; lines are cut from it one at a time.
+    text: String,
+    /// Byte offset of the next line; past the end when the file is done.
+    pos: usize,
+    /// Lines handed out so far (the line number of the last one).
+    line_no: u32,
+    /// A line given back (see the continuation handling in `next_raw`).
+    pushed_back: Option<String>,
+}
+
+impl OpenFile {
+    fn next_line(&mut self) -> Option<(String, u32)> {
+        if let Some(l) = self.pushed_back.take() {
+            return Some((l, self.line_no));
+        }
+        if self.pos > self.text.len() {
+            return None;
+        }
+        let rest = &self.text[self.pos..];
+        let (line, advance) = match rest.find('\n') {
+            Some(i) => (&rest[..i], i + 1),
+            // The last line (possibly empty, as `split('\n')` gives it).
+            None => (rest, rest.len() + 1),
+        };
+        let line = line.to_owned();
+        self.pos += advance;
+        self.line_no += 1;
+        Some((line, self.line_no))
+    }
 }
 
 /// A pending run of files from one `include` glob.
@@ -282,10 +358,8 @@ impl<'d> Preprocessor<'d> {
         loop {
             let frame = self.stack.last_mut()?;
             if let Some(file) = frame.current.as_mut() {
-                if file.next < file.lines.len() {
-                    let text = std::mem::take(&mut file.lines[file.next]);
-                    file.next += 1;
-                    return Some((text, file.name.clone(), file.next as u32));
+                if let Some((text, line_no)) = file.next_line() {
+                    return Some((text, file.name.clone(), line_no));
                 }
                 frame.current = None;
             }
@@ -326,8 +400,7 @@ impl<'d> Preprocessor<'d> {
     fn file_from_bytes(name: Arc<str>, path: &Path, bytes: &[u8]) -> OpenFile {
         // Configuration files are text; invalid UTF-8 is replaced rather than refused,
         // as keepalived reads bytes.
-        let text = String::from_utf8_lossy(bytes);
-        let lines = text.split('\n').map(str::to_owned).collect::<Vec<_>>();
+        let text = String::from_utf8_lossy(bytes).into_owned();
         let dir = path
             .parent()
             .map(Path::to_path_buf)
@@ -336,8 +409,10 @@ impl<'d> Preprocessor<'d> {
         OpenFile {
             name,
             dir,
-            lines,
-            next: 0,
+            text,
+            pos: 0,
+            line_no: 0,
+            pushed_back: None,
         }
     }
 
@@ -420,10 +495,7 @@ impl<'d> Preprocessor<'d> {
                             // The file ended with a continuation: keep the next file's line.
                             if let Some(frame) = self.stack.last_mut() {
                                 if let Some(f) = frame.current.as_mut() {
-                                    f.next -= 1;
-                                    if let Some(slot) = f.lines.get_mut(f.next) {
-                                        *slot = next;
-                                    }
+                                    f.pushed_back = Some(next);
                                 }
                             }
                             let _ = (nfile, nline);
@@ -1270,7 +1342,14 @@ fn decomment(s: &mut MappedStr, diags: &mut Diagnostics, file: &Arc<str>, line: 
 }
 
 /// Read a configuration file (and its includes) into logical lines.
-pub fn preprocess_file(path: &Path, opts: PreprocessOptions, diags: &mut Diagnostics) -> Vec<Line> {
+/// Open a configuration file for reading as logical lines: the returned
+/// preprocessor is an iterator, so the lines of a large file are never all in
+/// memory at once.
+pub fn open_file<'d>(
+    path: &Path,
+    opts: PreprocessOptions,
+    diags: &'d mut Diagnostics,
+) -> Preprocessor<'d> {
     let mut pp = Preprocessor::new(opts, diags);
     let name: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
     match std::fs::read(path) {
@@ -1288,10 +1367,39 @@ pub fn preprocess_file(path: &Path, opts: PreprocessOptions, diags: &mut Diagnos
                 None,
                 format!("cannot read configuration file: {e}"),
             );
-            return Vec::new();
         }
     }
-    collect(pp)
+    pp
+}
+
+/// Open text held in memory as if it were the file `name` in `dir`.
+pub fn open_str<'d>(
+    name: &str,
+    dir: &Path,
+    text: &str,
+    opts: PreprocessOptions,
+    diags: &'d mut Diagnostics,
+) -> Preprocessor<'d> {
+    let mut pp = Preprocessor::new(opts, diags);
+    let path = dir.join(name);
+    let file = Preprocessor::file_from_bytes(Arc::from(name), &path, text.as_bytes());
+    pp.stack.push(IncludeFrame {
+        pending: VecDeque::new(),
+        current: Some(file),
+    });
+    pp
+}
+
+impl Iterator for Preprocessor<'_> {
+    type Item = Line;
+    fn next(&mut self) -> Option<Line> {
+        self.next_line()
+    }
+}
+
+/// Read a configuration file (and its includes) into logical lines.
+pub fn preprocess_file(path: &Path, opts: PreprocessOptions, diags: &mut Diagnostics) -> Vec<Line> {
+    open_file(path, opts, diags).collect()
 }
 
 /// Preprocess text held in memory, as if it were the file `name` in `dir`.
@@ -1302,22 +1410,7 @@ pub fn preprocess_str(
     opts: PreprocessOptions,
     diags: &mut Diagnostics,
 ) -> Vec<Line> {
-    let mut pp = Preprocessor::new(opts, diags);
-    let path = dir.join(name);
-    let file = Preprocessor::file_from_bytes(Arc::from(name), &path, text.as_bytes());
-    pp.stack.push(IncludeFrame {
-        pending: VecDeque::new(),
-        current: Some(file),
-    });
-    collect(pp)
-}
-
-fn collect(mut pp: Preprocessor<'_>) -> Vec<Line> {
-    let mut out = Vec::new();
-    while let Some(line) = pp.next_line() {
-        out.push(line);
-    }
-    out
+    open_str(name, dir, text, opts, diags).collect()
 }
 
 #[cfg(test)]
@@ -1451,6 +1544,28 @@ mod tests {
         let l = preprocess_str("t", Path::new("."), "  \tpriority   200\n", opts, &mut d);
         assert_eq!(l[0].text.col_at(0), 4);
         assert_eq!(l[0].text.col_at(l[0].text.text.find("200").unwrap()), 15);
+    }
+
+    #[test]
+    fn columns_after_substitution_and_escapes() {
+        let mut d = Diagnostics::new();
+        let opts = PreprocessOptions {
+            config_id: "x".into(),
+            allow_includes: false,
+            random_seed: Some(1),
+        };
+        let l = preprocess_str(
+            "t",
+            Path::new("."),
+            "$A=a_long_value\nk $A  y\n",
+            opts,
+            &mut d,
+        );
+        let t = &l[0].text;
+        assert_eq!(t.text, "k a_long_value  y");
+        // The substituted text maps to the '$' (column 3); 'y' keeps its own column.
+        assert_eq!(t.col_at(t.text.find("a_long").unwrap()), 3);
+        assert_eq!(t.col_at(t.text.find(" y").unwrap() + 1), 7);
     }
 
     #[test]

@@ -485,9 +485,15 @@ fn remember_last(cx: &mut Cx, key: String, nodes: &[Node], keyword: &str) {
 }
 
 /// Forget what was remembered under `prefix` (a block that was dropped).
+/// Keys under a prefix are only ever stored after the prefix itself (see
+/// `remember` right after each `forget`), so a missing prefix means nothing to
+/// scan: this keeps loading linear in the number of servers.
 fn forget(cx: &mut Cx, prefix: &str) {
-    cx.spans
-        .retain(|k, _| !(k == prefix || k.starts_with(&format!("{prefix}."))));
+    if cx.spans.remove(prefix).is_none() {
+        return;
+    }
+    let dotted = format!("{prefix}.");
+    cx.spans.retain(|k, _| !k.starts_with(&dotted));
 }
 
 // ===== SSL =====
