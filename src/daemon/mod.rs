@@ -211,11 +211,16 @@ async fn signal_loop(
 /// Real-time scheduling for the VRRP thread: best effort, logged.
 mod realtime {
     pub fn raise() {
-        // Keep our pages in memory so a page fault never delays an advert.
-        if let Err(e) = nix::sys::mman::mlockall(
-            nix::sys::mman::MlockAllFlags::MCL_CURRENT | nix::sys::mman::MlockAllFlags::MCL_FUTURE,
-        ) {
-            tracing::debug!(error = %e, "mlockall not permitted");
+        // Keep our pages in memory once touched, so a page fault to swap never
+        // delays an advert. MCL_ONFAULT: lock on first touch instead of faulting
+        // every mapping in at once (the allocator reserves large address ranges;
+        // pre-faulting them would take seconds and gigabytes).
+        #[allow(unsafe_code)]
+        // SAFETY: mlockall only changes how the kernel treats our pages.
+        let rc =
+            unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) };
+        if rc != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "mlockall not permitted");
         }
         let param = libc::sched_param { sched_priority: 10 };
         #[allow(unsafe_code)]
