@@ -16,12 +16,13 @@ echo "config: $n virtual servers x $m real servers, $lines lines"
 
 measure() { # name cmd...
   local name=$1; shift
-  local times=() rss=0
+  local times=() cpus=() rss=0
   for _ in $(seq "$runs"); do
     local t0 t1 r
     t0=$(date +%s%N)
-    /usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null 2>&1 || true
-    r=$(tail -1 "$work/rss")
+    /usr/bin/time -f '%M %U %S' -o "$work/rss" "$@" >/dev/null 2>&1 || true
+    r=$(tail -1 "$work/rss" | cut -d' ' -f1)
+    cpus+=("$(tail -1 "$work/rss" | awk '{ printf "%.2f", $2 + $3 }')")
     t1=$(date +%s%N)
     times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')")
     [ "$r" -gt "$rss" ] && rss=$r
@@ -30,7 +31,11 @@ measure() { # name cmd...
   local min med max
   min=$(echo "$sorted" | head -1); max=$(echo "$sorted" | tail -1)
   med=$(echo "$sorted" | sed -n "$(( (runs + 1) / 2 ))p")
-  printf '%-14s wall min/median/max %s / %s / %s s   peak RSS %s KiB\n' "$name" "$min" "$med" "$max" "$rss"
+  local csorted cmin cmed
+  csorted=$(printf '%s\n' "${cpus[@]}" | sort -n)
+  cmin=$(echo "$csorted" | head -1); cmed=$(echo "$csorted" | sed -n "$(( (runs + 1) / 2 ))p")
+  printf '%-14s wall min/median/max %s / %s / %s s   CPU (user+sys) min/median %s / %s s   peak RSS %s KiB\n' \
+    "$name" "$min" "$med" "$max" "$cmin" "$cmed" "$rss"
 }
 
 measure keepalived-rs target/release/keepalived-rs -t -f "$work/big.conf"
