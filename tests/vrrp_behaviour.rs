@@ -120,11 +120,14 @@ fn preemption_nopreempt_and_preempt_delay() {
     drop(_d2);
     drop(p);
 
-    // nopreempt: the returning higher priority stays BACKUP.
+    // nopreempt: the returning higher priority stays BACKUP. (With nopreempt
+    // on both, whoever is master first stays master: start lb1 alone first.)
     let p = Pair::new();
     let mut d1 = p.start("lb1", &simple(150, &p.vip, "    nopreempt\n"));
-    let _d2 = p.start("lb2", &simple(100, &p.vip, "    nopreempt\n"));
     assert!(p.wait_vip_on("lb1", Duration::from_secs(5)));
+    let _d2 = p.start("lb2", &simple(100, &p.vip, "    nopreempt\n"));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(p.host("lb1").has_address(&p.vip));
     d1.kill9();
     assert!(p.wait_vip_on("lb2", Duration::from_secs(3)));
     let _d1b = p.start("lb1", &simple(150, &p.vip, "    nopreempt\n"));

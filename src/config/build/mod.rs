@@ -331,7 +331,7 @@ impl<'a> Cx<'a> {
             if node.name().is_empty() {
                 // A `{` with no keyword before it (reported by the tree builder):
                 // keepalived reads its lines here and its `}` ends this block.
-                push_block_front(&mut queue, &node, origin.as_ref());
+                push_block_front(&mut queue, node, origin.as_ref());
                 continue;
             }
             let kw = table.iter().find(|k| k.name == node.name());
@@ -391,7 +391,7 @@ impl<'a> Cx<'a> {
                     );
                 }
                 if node.block.is_some() {
-                    push_block_front(&mut queue, &node, origin.as_ref());
+                    push_block_front(&mut queue, node, origin.as_ref());
                 }
                 continue;
             };
@@ -432,7 +432,7 @@ impl<'a> Cx<'a> {
                             usize::MAX,
                             format!("keyword '{}' takes no block{note}", node.name()),
                         );
-                        push_block_front(&mut queue, &node, next_origin.as_ref());
+                        push_block_front(&mut queue, node, next_origin.as_ref());
                     }
                 }
                 Kind::Block | Kind::List => {
@@ -589,16 +589,34 @@ fn end_item(owner: &Node) -> Item<'static> {
 }
 
 /// Put `node`'s block (its statements, then its `}`) in front of the queue.
-fn push_block_front(queue: &mut VecDeque<Entry>, node: &Node, origin: Option<&Origin>) {
+/// Borrowed statements stay borrowed and owned ones are moved: a cascade of
+/// escaped blocks never copies subtrees (which made it quadratic).
+fn push_block_front<'n>(
+    queue: &mut VecDeque<Entry<'n>>,
+    node: Cow<'n, Node>,
+    origin: Option<&Origin>,
+) {
     queue.push_front(Entry {
-        item: end_item(node),
+        item: end_item(&node),
         origin: origin.cloned(),
     });
-    for child in node.children().iter().rev() {
-        queue.push_front(Entry {
-            item: Item::Stmt(Cow::Owned(child.clone())),
-            origin: origin.cloned(),
-        });
+    match node {
+        Cow::Borrowed(n) => {
+            for child in n.children().iter().rev() {
+                queue.push_front(Entry {
+                    item: Item::Stmt(Cow::Borrowed(child)),
+                    origin: origin.cloned(),
+                });
+            }
+        }
+        Cow::Owned(mut n) => {
+            for child in n.block.take().unwrap_or_default().into_iter().rev() {
+                queue.push_front(Entry {
+                    item: Item::Stmt(Cow::Owned(child)),
+                    origin: origin.cloned(),
+                });
+            }
+        }
     }
 }
 
