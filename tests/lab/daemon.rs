@@ -89,7 +89,13 @@ impl Daemon {
         let _ = std::process::Command::new("sh")
             .args([
                 "-c",
-                &format!("ip netns pids {} | xargs -r kill -9", host.ns),
+                // Stop everything first: killing keepalived's parent before its
+                // VRRP child makes the child send a priority-0 advert (a
+                // graceful stop, not a crash).
+                &format!(
+                    "p=$(ip netns pids {}); if [ -n \"$p\" ]; then kill -STOP $p; kill -9 $p; fi",
+                    host.ns
+                ),
             ])
             .status();
         self.kill9();
