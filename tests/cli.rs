@@ -91,7 +91,10 @@ fn signum_version_and_unimplemented_flags() {
 #[test]
 fn bundled_examples_pass_config_test() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for conf in ["conf/lab/keepalived.conf", "conf/nginx-pair/keepalived.conf"] {
+    for conf in [
+        "conf/lab/keepalived.conf",
+        "conf/nginx-pair/keepalived.conf",
+    ] {
         for id in ["lb1", "lb2"] {
             let path = root.join(conf);
             let (code, _, err) = run(&["-t", "-f", path.to_str().expect("utf-8"), "-i", id]);
