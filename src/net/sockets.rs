@@ -11,7 +11,7 @@
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
 use std::mem::MaybeUninit;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 use tokio::io::unix::AsyncFd;
 
@@ -151,15 +151,6 @@ impl VrrpSocket {
             }
         }
     }
-
-    /// Read one packet if one is waiting (for draining without awaiting).
-    pub fn try_recv(&self) -> io::Result<Received> {
-        if self.v6 {
-            recv_v6(self.rx.get_ref())
-        } else {
-            recv_v4(self.rx.get_ref())
-        }
-    }
 }
 
 /// Register a socket with the tokio reactor (must run inside a runtime).
@@ -295,11 +286,6 @@ impl FrameSocket {
         self.sock.send_to(frame, &addr)?;
         Ok(())
     }
-}
-
-/// The socket address form of an advert destination (for logs).
-pub fn dest_string(dst: IpAddr) -> String {
-    SocketAddr::new(dst, 0).ip().to_string()
 }
 
 #[cfg(test)]

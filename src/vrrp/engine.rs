@@ -126,7 +126,8 @@ struct RtInstance {
     rx: RxParams,
     addresses: Vec<AddressSpec>,
     addr_tx: mpsc::UnboundedSender<AddrOp>,
-    tracked: Vec<(u32, i32)>,
+    /// Tracked interfaces: (ifindex, weight, reverse).
+    tracked: Vec<(u32, i32, bool)>,
     link_faults: Vec<u32>,
 }
 
@@ -311,7 +312,7 @@ impl Engine {
             let mut tracked = Vec::new();
             for t in &spec.track_interfaces {
                 if let Some(l) = by_name.get(t.name.as_str()) {
-                    tracked.push((l.index, t.weight));
+                    tracked.push((l.index, t.weight, t.reverse));
                 }
             }
             let (addr_tx, addr_rx) = mpsc::unbounded_channel();
@@ -625,8 +626,9 @@ impl Engine {
         let mut down_fault =
             !r.spec.dont_track_primary && !self.links.get(&r.ifindex).copied().unwrap_or(false);
         let mut weight = 0;
-        for &(idx, w) in &r.tracked {
-            let up = self.links.get(&idx).copied().unwrap_or(false);
+        for &(idx, w, reverse) in &r.tracked {
+            // `weight N reverse`: the weight applies in the opposite link state.
+            let up = self.links.get(&idx).copied().unwrap_or(false) != (reverse && w != 0);
             if !up {
                 if w == 0 {
                     down_fault = true;

@@ -1234,28 +1234,6 @@ fn corpus_has_no_unknown_vrrp_keywords() {
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
-/// Print our diagnostics for the files named in `KRS_DUMP` (colon-separated):
-/// a development aid for comparing with `keepalived -t`.
-#[test]
-#[ignore]
-fn dump_files() {
-    let Ok(list) = std::env::var("KRS_DUMP") else {
-        return;
-    };
-    let mut o = LoadOptions::default();
-    o.build.check_host = std::env::var("KRS_NOHOST").is_err();
-    for f in list.split(':') {
-        let l = load_file(std::path::Path::new(f), &o);
-        println!("=== {f}");
-        for d in &l.diags.items {
-            println!("{d}");
-        }
-        if std::env::var("KRS_TOML").is_ok() {
-            println!("{}", crate::config::to_toml(&l.config).unwrap_or_default());
-        }
-    }
-}
-
 mod fuzz {
     use super::*;
     use proptest::prelude::*;
