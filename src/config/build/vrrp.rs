@@ -1548,37 +1548,62 @@ fn sg_notify(b: &mut SyncGroupBuild, n: &Node, cx: &mut Cx) {
     *slot = notify_script(n, cx);
 }
 
+/// The `group { NAME ... }` list of a sync group or a track group: read once
+/// (a second list is reported and ignored, as keepalived does), each member's
+/// location remembered for the whole-config checks. `kind` is "sync group" or
+/// "track group" for the empty-list message; keepalived says "sync group" in
+/// the repeated-list message for both.
+pub(crate) fn group_list(
+    seen: &mut bool,
+    kind: &str,
+    span_prefix: &str,
+    name: &str,
+    n: &Node,
+    cx: &mut Cx,
+) -> Option<Vec<String>> {
+    let line = Line::of(n);
+    if *seen {
+        line.error(
+            cx,
+            0,
+            format!("Group list already specified for sync group {name}"),
+        );
+        return None;
+    }
+    *seen = true;
+    list_args(&line, cx);
+    let words = value_block_words(n);
+    if words.is_empty() {
+        line.error(
+            cx,
+            0,
+            format!("Warning - {kind} {name} has empty group block"),
+        );
+    }
+    let mut k = 0;
+    for item in n.children() {
+        let il = Line::item(item, "group");
+        for w in 0..il.len() {
+            remember_line(cx, &format!("{span_prefix}.{name}.group.{k}"), &il, w);
+            k += 1;
+        }
+    }
+    Some(words)
+}
+
 pub(crate) static VRRP_SYNC_GROUP: &[Keyword<SyncGroupBuild>] = &[
     Keyword::new("group", List, Full, |b, n, cx| {
-        let line = Line::of(n);
         let name = b.group.name.clone();
-        if b.group_seen {
-            line.error(
-                cx,
-                0,
-                format!("Group list already specified for sync group {name}"),
-            );
-            return;
+        if let Some(words) = group_list(
+            &mut b.group_seen,
+            "sync group",
+            "vrrp_sync_group",
+            &name,
+            n,
+            cx,
+        ) {
+            b.group.group = words;
         }
-        b.group_seen = true;
-        list_args(&line, cx);
-        let words = value_block_words(n);
-        if words.is_empty() {
-            line.error(
-                cx,
-                0,
-                format!("Warning - sync group {name} has empty group block"),
-            );
-        }
-        let mut k = 0;
-        for item in n.children() {
-            let il = Line::item(item, "group");
-            for w in 0..il.len() {
-                remember_line(cx, &format!("vrrp_sync_group.{name}.group.{k}"), &il, w);
-                k += 1;
-            }
-        }
-        b.group.group = words;
     }),
     Keyword::new("track_interface", List, Full, |b, n, cx| {
         let owner = b.group.name.clone();

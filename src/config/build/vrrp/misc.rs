@@ -89,35 +89,17 @@ pub fn apply_track_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
 
 pub(crate) static TRACK_GROUP: &[Keyword<TrackGroupBuild>] =
     &[Keyword::new("group", List, Full, |b, n, cx| {
-        let line = Line::of(n);
         let name = b.group.name.clone();
-        if b.group_seen {
-            line.error(
-                cx,
-                0,
-                format!("Group list already specified for sync group {name}"),
-            );
-            return;
+        if let Some(words) = super::group_list(
+            &mut b.group_seen,
+            "track group",
+            "track_group",
+            &name,
+            n,
+            cx,
+        ) {
+            b.group.group = words;
         }
-        b.group_seen = true;
-        list_args(&line, cx);
-        let words = value_block_words(n);
-        if words.is_empty() {
-            line.error(
-                cx,
-                0,
-                format!("Warning - track group {name} has empty group block"),
-            );
-        }
-        let mut k = 0;
-        for item in n.children() {
-            let il = Line::item(item, "group");
-            for w in 0..il.len() {
-                remember_line(cx, &format!("track_group.{name}.group.{k}"), &il, w);
-                k += 1;
-            }
-        }
-        b.group.group = words;
     })];
 
 // ===== garp_group =====
