@@ -9,9 +9,11 @@
 //! - [`daemon`]: process wiring, signals and reload.
 #![deny(unsafe_code)]
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod ipvs;
 pub mod net;
 pub mod script;
 pub mod vrrp;

@@ -44,7 +44,7 @@ impl ServiceFamily {
 }
 
 /// `protocol TCP|UDP|SCTP` (keepalived reads it case-insensitively).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ServiceProtocol {
     Tcp,

@@ -1,0 +1,15 @@
+//! Health checks.
+//!
+//! Two consumers:
+//! - **VRRP trackers** (`vrrp_script`, `track_file`, `vrrp_track_process`)
+//!   feed an instance's effective priority and FAULT state through
+//!   [`crate::vrrp::engine::Control`];
+//! - **real-server checkers** (`TCP_CHECK`, `HTTP_GET`, `MISC_CHECK`, ...)
+//!   decide whether each real server is in the IPVS pool. Their verdicts are
+//!   [`RealServerUpdate`] events on a channel that the IPVS syncer consumes,
+//!   so the syncer never looks inside a checker and a checker never talks to
+//!   the kernel.
+
+pub mod verdict;
+
+pub use verdict::{RealServerKey, RealServerUpdate, ServiceKey};

@@ -1,0 +1,12 @@
+//! IPVS: the kernel's virtual/real server table, programmed over generic
+//! netlink.
+//!
+//! - [`types`]: the table as plain data (what the kernel holds, what we want);
+//! - the netlink client turns those into `IPVS_CMD_*` requests and back;
+//! - the syncer computes the desired table from the configuration and the
+//!   checkers' verdicts ([`crate::check::RealServerUpdate`]), diffs it with
+//!   the kernel's and applies only the needed operations through [`IpvsOps`].
+
+pub mod types;
+
+pub use types::{DestId, Destination, IpvsError, IpvsOps, Service, ServiceId};
