@@ -13,3 +13,7 @@
 pub mod verdict;
 
 pub use verdict::{RealServerKey, RealServerUpdate, ServiceKey};
+
+pub mod probe;
+
+pub use probe::{Probe, ProbeOutcome};
