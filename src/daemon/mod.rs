@@ -11,6 +11,7 @@
 pub mod dump;
 pub mod pidfile;
 pub mod specs;
+pub mod systemd;
 
 use crate::cli::Cli;
 use crate::config::{self, LoadOptions};
@@ -58,12 +59,14 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
     let stats: SharedStats = Arc::new(Mutex::new(Vec::new()));
     let (ctl_tx, ctl_rx) = mpsc::channel::<Control>(64);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let heartbeat = systemd::Heartbeat::new();
     let vrrp_thread = if run_vrrp && !engine_cfg.instances.is_empty() {
         let stats = stats.clone();
         let cfg = engine_cfg.clone();
+        let hb = heartbeat.clone();
         match std::thread::Builder::new()
             .name("vrrp".into())
-            .spawn(move || vrrp_thread_main(cfg, stats, ctl_rx, ready_tx))
+            .spawn(move || vrrp_thread_main(cfg, stats, ctl_rx, ready_tx, hb))
         {
             Ok(h) => Some(h),
             Err(e) => {
@@ -102,6 +105,7 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             return 1;
         }
     };
+    let _watchdog = rt.spawn(systemd::watchdog(vrrp_thread.as_ref().map(|_| heartbeat)));
     let code = rt.block_on(signal_loop(cli, opts, ctl_tx, stats.clone()));
     if let Some(h) = vrrp_thread {
         let _ = h.join();
@@ -130,6 +134,7 @@ fn vrrp_thread_main(
     stats: SharedStats,
     ctl: mpsc::Receiver<Control>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
+    heartbeat: systemd::Heartbeat,
 ) {
     realtime::raise();
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -146,6 +151,8 @@ fn vrrp_thread_main(
         match Engine::start(cfg, stats).await {
             Ok(engine) => {
                 let _ = ready.send(Ok(()));
+                let beat = systemd::watchdog_interval().map(systemd::beat_period);
+                let _hb = beat.map(|p| tokio::spawn(heartbeat.run(p)));
                 engine.run(ctl).await;
             }
             Err(e) => {
@@ -177,6 +184,10 @@ async fn signal_loop(
             return 1;
         }
     };
+    systemd::ready(&format!(
+        "running {} VRRP instance(s)",
+        stats.lock().map_or(0, |s| s.len())
+    ));
     loop {
         tokio::select! {
             _ = term.recv() => break,
@@ -185,6 +196,7 @@ async fn signal_loop(
             _ = usr2.recv() => dump::write(&cli.dump_dir, dump::Kind::Stats, &stats),
             _ = json.recv() => dump::write(&cli.dump_dir, dump::Kind::Json, &stats),
             _ = hup.recv() => {
+                systemd::reloading();
                 // Validate-then-swap: read and check the whole new configuration
                 // first; on any error keep running the old one.
                 let loaded = config::load_file(&cli.use_file, &opts);
@@ -197,9 +209,11 @@ async fn signal_loop(
                     tracing::warn!("reload: the configuration is valid, but applying a new configuration \
                         without a restart is not implemented yet; keeping the running one");
                 }
+                systemd::ready("running");
             }
         }
     }
+    systemd::stopping();
     tracing::info!("stopping");
     let (done_tx, done_rx) = oneshot::channel();
     if ctl.send(Control::Shutdown(done_tx)).await.is_ok() {
