@@ -184,10 +184,7 @@ async fn signal_loop(
             return 1;
         }
     };
-    systemd::ready(&format!(
-        "running {} VRRP instance(s)",
-        stats.lock().map_or(0, |s| s.len())
-    ));
+    systemd::ready(&stats);
     loop {
         tokio::select! {
             _ = term.recv() => break,
@@ -209,7 +206,7 @@ async fn signal_loop(
                     tracing::warn!("reload: the configuration is valid, but applying a new configuration \
                         without a restart is not implemented yet; keeping the running one");
                 }
-                systemd::ready("running");
+                systemd::ready(&stats);
             }
         }
     }

@@ -22,6 +22,7 @@
 //! longer matches `WATCHDOG_PID`/`MAINPID`, and systemd ignores messages from
 //! other processes by default (`NotifyAccess=main`).
 
+use crate::vrrp::engine::SharedStats;
 use sd_notify::NotifyState;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -73,10 +74,12 @@ pub fn send(event: &Event) {
     }
 }
 
-/// `READY=1`: the engines run and signals are handled.
-pub fn ready(status: &str) {
+/// `READY=1`: the engines run and signals are handled. The status line
+/// counts the VRRP instances.
+pub fn ready(stats: &SharedStats) {
+    let n = stats.lock().map_or(0, |s| s.len());
     send(&Event::Ready {
-        status: status.to_string(),
+        status: format!("running {n} VRRP instance(s)"),
     });
 }
 
