@@ -212,6 +212,8 @@ fn instance_spec(vi: &VrrpInstance, g: &GlobalDefs) -> Result<InstanceSpec, Stri
         skip_check_adv_addr: vi.skip_check_adv_addr.unwrap_or(g.vrrp_skip_check_adv_addr),
         check_unicast_src: vi.check_unicast_src || g.vrrp_check_unicast_src,
         dont_track_primary: vi.dont_track_primary,
+        routes: vi.virtual_routes.clone(),
+        rules: vi.virtual_rules.clone(),
         track_interfaces: vi
             .track_interface
             .iter()

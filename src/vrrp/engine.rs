@@ -114,6 +114,23 @@ enum AddrOp {
         frames: Vec<(u32, Vec<u8>)>,
         count: u32,
     },
+    /// `virtual_routes` and `virtual_rules`, after the addresses they may need.
+    AddRouting(Arc<Routing>),
+    /// Routes and rules removed before the addresses.
+    RemoveRouting(Arc<Routing>),
+}
+
+/// An instance's `virtual_routes` and `virtual_rules` as netlink messages.
+#[derive(Default)]
+struct Routing {
+    routes: Vec<netlink_packet_route::route::RouteMessage>,
+    rules: Vec<netlink_packet_route::rule::RuleMessage>,
+}
+
+impl Routing {
+    fn is_empty(&self) -> bool {
+        self.routes.is_empty() && self.rules.is_empty()
+    }
 }
 
 struct RtInstance {
@@ -125,10 +142,31 @@ struct RtInstance {
     socket_key: (u32, bool),
     rx: RxParams,
     addresses: Vec<AddressSpec>,
+    routing: Arc<Routing>,
     addr_tx: mpsc::UnboundedSender<AddrOp>,
     /// Tracked interfaces: (ifindex, weight, reverse).
     tracked: Vec<(u32, i32, bool)>,
     link_faults: Vec<u32>,
+}
+
+impl RtInstance {
+    /// Addresses, then the routes and rules that may depend on them.
+    fn add_addresses(&self) {
+        let _ = self.addr_tx.send(AddrOp::Add(self.addresses.clone()));
+        if !self.routing.is_empty() {
+            let _ = self.addr_tx.send(AddrOp::AddRouting(self.routing.clone()));
+        }
+    }
+
+    /// Routes and rules first, then the addresses.
+    fn remove_addresses(&self) {
+        if !self.routing.is_empty() {
+            let _ = self
+                .addr_tx
+                .send(AddrOp::RemoveRouting(self.routing.clone()));
+        }
+        let _ = self.addr_tx.send(AddrOp::Remove(self.addresses.clone()));
+    }
 }
 
 /// The engine's whole configuration.
@@ -309,6 +347,20 @@ impl Engine {
                 };
                 addresses.push(address_spec(vip, ifindex));
             }
+            let resolve = |name: &str| by_name.get(name).map(|l| l.index);
+            let mut routing = Routing::default();
+            for r in &spec.routes {
+                match crate::net::routes::route_message(r, &resolve) {
+                    Ok(m) => routing.routes.push(m),
+                    Err(e) => tracing::error!(instance = %spec.name, route = %r.to, error = %e,
+                        "virtual route ignored"),
+                }
+            }
+            routing.rules = spec
+                .rules
+                .iter()
+                .map(crate::net::routes::rule_message)
+                .collect();
             let mut tracked = Vec::new();
             for t in &spec.track_interfaces {
                 if let Some(l) = by_name.get(t.name.as_str()) {
@@ -332,6 +384,7 @@ impl Engine {
                 socket_key: key,
                 rx,
                 addresses,
+                routing: Arc::new(routing),
                 addr_tx,
                 tracked,
                 link_faults: Vec::new(),
@@ -458,7 +511,7 @@ impl Engine {
 
         // Leftover addresses of a previous run: we start in BACKUP, so remove them.
         for r in &self.inst {
-            let _ = r.addr_tx.send(AddrOp::Remove(r.addresses.clone()));
+            r.remove_addresses();
         }
         // Interfaces already down at start put their instances in FAULT.
         for i in 0..self.inst.len() {
@@ -781,14 +834,8 @@ impl Engine {
     fn perform(&mut self, i: usize, action: Action) {
         match action {
             Action::SendAdvert { priority } => self.send_advert(i, priority),
-            Action::AddVips => {
-                let r = &self.inst[i];
-                let _ = r.addr_tx.send(AddrOp::Add(r.addresses.clone()));
-            }
-            Action::RemoveVips => {
-                let r = &self.inst[i];
-                let _ = r.addr_tx.send(AddrOp::Remove(r.addresses.clone()));
-            }
+            Action::AddVips => self.inst[i].add_addresses(),
+            Action::RemoveVips => self.inst[i].remove_addresses(),
             Action::SendGratuitous { count } => {
                 let r = &self.inst[i];
                 let frames = announce_frames(r);
@@ -1016,6 +1063,30 @@ async fn address_worker(
                     tracing::debug!(instance = %name, address = %a.addr, "removing virtual address");
                     if let Err(e) = nl.del_address(a).await {
                         tracing::error!(instance = %name, address = %a.addr, error = %e, "cannot remove virtual address");
+                    }
+                }
+            }
+            AddrOp::AddRouting(routing) => {
+                for m in &routing.routes {
+                    if let Err(e) = nl.add_route(m.clone()).await {
+                        tracing::error!(instance = %name, error = %e, "cannot add virtual route");
+                    }
+                }
+                for m in &routing.rules {
+                    if let Err(e) = nl.add_rule(m.clone()).await {
+                        tracing::error!(instance = %name, error = %e, "cannot add virtual rule");
+                    }
+                }
+            }
+            AddrOp::RemoveRouting(routing) => {
+                for m in &routing.rules {
+                    if let Err(e) = nl.del_rule(m.clone()).await {
+                        tracing::error!(instance = %name, error = %e, "cannot remove virtual rule");
+                    }
+                }
+                for m in &routing.routes {
+                    if let Err(e) = nl.del_route(m.clone()).await {
+                        tracing::error!(instance = %name, error = %e, "cannot remove virtual route");
                     }
                 }
             }
