@@ -58,6 +58,43 @@ pub fn engine_config(cfg: &Config) -> Result<EngineConfig, String> {
         groups,
         script_user: script_user(g),
         notify_timeout: Duration::from_secs(10),
+        fifos: notify_fifos(g),
+    })
+}
+
+/// `notify_fifo` and `vrrp_notify_fifo` (both receive the VRRP events).
+fn notify_fifos(g: &GlobalDefs) -> Vec<crate::vrrp::notify_fifo::FifoSpec> {
+    [
+        (&g.notify_fifo, &g.notify_fifo_script),
+        (&g.vrrp_notify_fifo, &g.vrrp_notify_fifo_script),
+    ]
+    .into_iter()
+    .filter_map(|(fifo, script)| {
+        let fifo = fifo.as_ref().filter(|f| !f.name.is_empty())?;
+        Some(crate::vrrp::notify_fifo::FifoSpec {
+            path: fifo.name.clone().into(),
+            owner: fifo.user.as_ref().and_then(resolve_user),
+            script: script.as_ref().map(|s| {
+                (
+                    s.script.clone(),
+                    s.user.as_ref().and_then(resolve_user).or(script_user(g)),
+                )
+            }),
+        })
+    })
+    .collect()
+}
+
+fn resolve_user(u: &crate::config::model::vrrp::ScriptUser) -> Option<RunAs> {
+    let user = nix::unistd::User::from_name(&u.user).ok().flatten()?;
+    let gid = u
+        .group
+        .as_ref()
+        .and_then(|grp| nix::unistd::Group::from_name(grp).ok().flatten())
+        .map_or(user.gid.as_raw(), |grp| grp.gid.as_raw());
+    Some(RunAs {
+        uid: user.uid.as_raw(),
+        gid,
     })
 }
 

@@ -178,6 +178,8 @@ pub struct EngineConfig {
     pub script_user: Option<RunAs>,
     /// How long a notify script may run.
     pub notify_timeout: Duration,
+    /// `notify_fifo` and `vrrp_notify_fifo`.
+    pub fifos: Vec<super::notify_fifo::FifoSpec>,
 }
 
 pub struct Engine {
@@ -191,6 +193,7 @@ pub struct Engine {
     scripts: ScriptRunner,
     script_user: Option<RunAs>,
     notify_timeout: Duration,
+    fifos: Vec<super::notify_fifo::FifoWriter>,
     workers: Vec<tokio::task::JoinHandle<()>>,
     links: HashMap<u32, bool>,
     /// Running notify scripts: awaited (bounded) at stop so notify_stop runs.
@@ -457,6 +460,17 @@ impl Engine {
             } else {
                 cfg.notify_timeout
             },
+            fifos: cfg
+                .fifos
+                .iter()
+                .filter_map(|f| match super::notify_fifo::FifoWriter::open(f) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        tracing::error!(fifo = %f.path.display(), error = %e, "cannot open notify FIFO");
+                        None
+                    }
+                })
+                .collect(),
             workers,
             links: link_state,
             notifies: tokio::task::JoinSet::new(),
@@ -937,6 +951,13 @@ impl Engine {
 
     fn run_notify(&mut self, notify: &NotifySpec, kind: &str, name: &str, to: State, priority: u8) {
         while self.notifies.try_join_next().is_some() {}
+        if !self.fifos.is_empty() && to != State::Init {
+            let prio = (kind == "INSTANCE").then_some(priority);
+            let line = super::notify_fifo::event_line(kind, name, to.keepalived_name(), prio);
+            for f in &mut self.fifos {
+                f.write_line(&line);
+            }
+        }
         let specific = match to {
             State::Master => notify.master.clone(),
             State::Backup => notify.backup.clone(),
@@ -1022,6 +1043,9 @@ impl Engine {
             while notifies.join_next().await.is_some() {}
         })
         .await;
+        for f in self.fifos.drain(..) {
+            f.close();
+        }
     }
 }
 

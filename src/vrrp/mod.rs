@@ -3,5 +3,6 @@
 //! them with real sockets and timers ([`engine`]).
 pub mod engine;
 pub mod fsm;
+pub mod notify_fifo;
 pub mod packet;
 pub mod spec;
