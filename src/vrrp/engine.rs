@@ -198,6 +198,8 @@ pub struct Engine {
     links: HashMap<u32, bool>,
     /// Running notify scripts: awaited (bounded) at stop so notify_stop runs.
     notifies: tokio::task::JoinSet<()>,
+    /// Instances by (socket, VRID): the receive path's lookup.
+    by_vrid: HashMap<((u32, bool), u8), Vec<usize>>,
 }
 
 fn packet_version(v: fsm::VrrpVersion) -> packet::VrrpVersion {
@@ -445,7 +447,7 @@ impl Engine {
                 .collect();
         }
         let link_state = links.iter().map(|l| (l.index, l.up)).collect();
-        Ok(Engine {
+        let mut engine = Engine {
             units,
             slots,
             inst,
@@ -474,7 +476,21 @@ impl Engine {
             workers,
             links: link_state,
             notifies: tokio::task::JoinSet::new(),
-        })
+            by_vrid: HashMap::new(),
+        };
+        engine.index_vrids();
+        Ok(engine)
+    }
+
+    /// Rebuild the (socket, VRID) → instances index; call after instances change.
+    fn index_vrids(&mut self) {
+        self.by_vrid.clear();
+        for (i, r) in self.inst.iter().enumerate() {
+            self.by_vrid
+                .entry((r.socket_key, r.spec.params.vrid))
+                .or_default()
+                .push(i);
+        }
     }
 
     fn now(&self) -> Timestamp {
@@ -491,17 +507,21 @@ impl Engine {
 
     /// Run until a Shutdown control arrives (or the control channel closes).
     pub async fn run(mut self, mut ctl: mpsc::Receiver<Control>) {
-        let (pkt_tx, mut pkt_rx) = mpsc::channel::<((u32, bool), Received)>(1024);
+        // Reader tasks hand over every packet queued on their socket at once:
+        // a master sends all its instances' adverts in one burst.
+        let (pkt_tx, mut pkt_rx) = mpsc::channel::<((u32, bool), Vec<Received>)>(256);
         let mut readers = Vec::new();
         for (key, sock) in &self.sockets {
             let sock = sock.clone();
             let tx = pkt_tx.clone();
             let key = *key;
             readers.push(tokio::spawn(async move {
+                let mut bufs = crate::net::sockets::RecvBuffers::default();
                 loop {
-                    match sock.recv().await {
-                        Ok(r) => {
-                            if tx.send((key, r)).await.is_err() {
+                    let mut batch = Vec::new();
+                    match sock.recv_batch(&mut bufs, &mut batch).await {
+                        Ok(()) => {
+                            if tx.send((key, batch)).await.is_err() {
                                 return;
                             }
                         }
@@ -574,7 +594,11 @@ impl Engine {
                         }
                     }
                 }
-                Some((key, pkt)) = pkt_rx.recv() => self.on_packet(key, pkt),
+                Some((key, pkts)) = pkt_rx.recv() => {
+                    for pkt in pkts {
+                        self.on_packet(key, pkt);
+                    }
+                }
                 Some(ev) = next_event(&mut events) => self.on_net_event(ev),
             }
         }
@@ -593,26 +617,19 @@ impl Engine {
             ttl_or_hoplimit: Some(pkt.ttl),
             multicast: pkt.multicast(),
         };
-        // No instance of ours on this interface uses that VRID: count it on
-        // the interface's instances (keepalived's log_unknown_vrids case).
-        let ours = |r: &RtInstance| r.socket_key == key && pkt.src != r.src;
-        if !self
-            .inst
-            .iter()
-            .any(|r| ours(r) && r.spec.params.vrid == vrid)
-        {
+        let Some(targets) = self.by_vrid.get(&(key, vrid)).cloned() else {
+            // No instance of ours on this interface uses that VRID: count it on
+            // the interface's instances (keepalived's log_unknown_vrids case).
+            let ours = |r: &RtInstance| r.socket_key == key && pkt.src != r.src;
             for i in 0..self.inst.len() {
                 if ours(&self.inst[i]) {
                     self.with_stats(i, |s| *s.dropped.entry("vrid".into()).or_default() += 1);
                 }
             }
             return;
-        }
-        for i in 0..self.inst.len() {
+        };
+        for i in targets {
             let r = &self.inst[i];
-            if r.socket_key != key || r.spec.params.vrid != vrid {
-                continue;
-            }
             // Our own adverts come back only through other paths (loop is off);
             // ignore anything from our source address.
             if pkt.src == r.src {
@@ -1137,6 +1154,10 @@ async fn address_worker(
 /// CLOCK_MONOTONIC (the clock `Instant` uses) fires when the deadline is due.
 struct DeadlineTimer {
     fd: Option<AsyncFd<TimerFdHandle>>,
+    /// What the timerfd is set to. A later deadline does not re-arm it: the
+    /// early expiry costs one idle loop turn, while re-arming on every advert
+    /// (each pushes a backup's Master_Down timer) costs a system call each.
+    armed: std::cell::Cell<Option<Instant>>,
     base_instant: std::time::Instant,
     base_mono: Duration,
 }
@@ -1174,6 +1195,7 @@ impl DeadlineTimer {
         }
         DeadlineTimer {
             fd,
+            armed: std::cell::Cell::new(None),
             base_instant,
             base_mono,
         }
@@ -1186,6 +1208,30 @@ impl DeadlineTimer {
         let Some(fd) = &self.fd else {
             return tokio::time::sleep_until(deadline).await;
         };
+        if self.armed.get().is_none_or(|armed| deadline < armed) && !self.arm(fd, deadline) {
+            return tokio::time::sleep_until(deadline).await;
+        }
+        loop {
+            let Ok(mut guard) = fd.readable().await else {
+                self.armed.set(None);
+                return tokio::time::sleep_until(deadline).await;
+            };
+            match guard.get_inner().0.wait() {
+                Ok(()) => {
+                    self.armed.set(None);
+                    return;
+                }
+                Err(nix::errno::Errno::EAGAIN) => guard.clear_ready(),
+                Err(_) => {
+                    self.armed.set(None);
+                    return tokio::time::sleep_until(deadline).await;
+                }
+            }
+        }
+    }
+
+    /// Set the timerfd to `deadline`; false if the kernel refused.
+    fn arm(&self, fd: &AsyncFd<TimerFdHandle>, deadline: Instant) -> bool {
         use nix::sys::time::TimeSpec;
         use nix::sys::timerfd::{Expiration, TimerSetTimeFlags};
         let since = deadline
@@ -1202,18 +1248,11 @@ impl DeadlineTimer {
             )
             .is_err()
         {
-            return tokio::time::sleep_until(deadline).await;
+            self.armed.set(None);
+            return false;
         }
-        loop {
-            let Ok(mut guard) = fd.readable().await else {
-                return tokio::time::sleep_until(deadline).await;
-            };
-            match guard.get_inner().0.wait() {
-                Ok(()) => return,
-                Err(nix::errno::Errno::EAGAIN) => guard.clear_ready(),
-                Err(_) => return tokio::time::sleep_until(deadline).await,
-            }
-        }
+        self.armed.set(Some(deadline));
+        true
     }
 }
 
