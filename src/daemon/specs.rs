@@ -1,9 +1,13 @@
 //! From the configuration model to the engines' run-time descriptions:
 //! keepalived's defaults and global_defs fallbacks are resolved here, once.
 
+use super::trackers::{TrackerConfig, TrackerRef, TrackerUse};
+use crate::check::track_file::FileSpec;
+use crate::check::track_process::{ProcessMatcher, ProcessSpec, QuorumState};
+use crate::check::vrrp_script::ScriptSpec;
 use crate::config::model::{
     AuthType, Broadcast, Config, GlobalDefs, InitialState as CfgState, IpAddressSpec, NotifyScript,
-    VrrpInstance,
+    TrackedRef, VrrpInstance,
 };
 use crate::script::RunAs;
 use crate::vrrp::engine::EngineConfig;
@@ -33,6 +37,16 @@ pub fn engine_config(cfg: &Config) -> Result<EngineConfig, String> {
         }
         if members.is_empty() {
             continue;
+        }
+        // A sync group's tracked interfaces apply to every member.
+        for &m in &members {
+            instances[m]
+                .track_interfaces
+                .extend(sg.track_interface.iter().map(|t| TrackedInterface {
+                    name: t.name.clone(),
+                    weight: t.weight,
+                    reverse: t.weight_reverse,
+                }));
         }
         groups.push(SyncGroupSpec {
             name: sg.name.clone(),
@@ -122,6 +136,154 @@ fn script_user(g: &GlobalDefs) -> Option<RunAs> {
         .map_or(user.gid.as_raw(), |grp| grp.gid.as_raw());
     Some(RunAs {
         uid: user.uid.as_raw(),
+        gid,
+    })
+}
+
+/// The trackers other than interfaces, and each instance's uses of them
+/// (index = the instance's position in the configuration, as in the engine).
+///
+/// keepalived's rules: a use without `weight` takes the tracker's own weight
+/// and `reverse`; the trackers of a sync group apply to every member; a
+/// weighted tracker of a sync group member (unless the group has
+/// `sync_group_tracking_weight`) or of an address owner (priority 255) is
+/// ignored, except that a track_file left at its default weight 1 is kept
+/// with weight 0 (`-t` reports both).
+pub fn tracker_config(cfg: &Config) -> TrackerConfig {
+    let g = &cfg.global_defs;
+    let default_user = script_user(g);
+    let mut out = TrackerConfig::default();
+    let mut script_ids = Vec::new();
+    for s in &cfg.vrrp_script {
+        let run_as = match &s.user {
+            None => default_user,
+            Some(u) => match run_as(&u.user, u.group.as_deref()) {
+                Some(r) => Some(r),
+                None => {
+                    // Never fall back to root for a script meant to run as
+                    // someone else: leave it out (its instances ignore it).
+                    tracing::error!(script = %s.name, user = %u.user,
+                        "vrrp_script: unknown user or group; the script is not run");
+                    script_ids.push(None);
+                    continue;
+                }
+            },
+        };
+        script_ids.push(Some(out.scripts.len()));
+        out.scripts.push(ScriptSpec {
+            name: s.name.clone(),
+            command: s.script.clone(),
+            interval: secs(s.interval),
+            timeout: s.timeout.map_or(secs(s.interval), secs),
+            rise: s.rise,
+            fall: s.fall,
+            init_fail: s.init_fail,
+            run_as,
+        });
+    }
+    for f in &cfg.track_file {
+        out.files.push(FileSpec {
+            name: f.name.clone(),
+            path: f.file.clone().into(),
+            init: f.init_file.clone(),
+        });
+    }
+    for p in &cfg.vrrp_track_process {
+        out.processes.push(ProcessSpec {
+            name: p.name.clone(),
+            matcher: ProcessMatcher::new(p),
+            quorum: QuorumState::new(p),
+        });
+    }
+    let find_script = |name: &str| {
+        let i = cfg.vrrp_script.iter().position(|s| s.name == name)?;
+        let s = &cfg.vrrp_script[i];
+        Some((script_ids[i]?, s.weight, s.weight_reverse))
+    };
+    let find_file = |name: &str| {
+        let i = cfg.track_file.iter().position(|s| s.name == name)?;
+        let f = &cfg.track_file[i];
+        Some((i, f.weight, f.weight_reverse))
+    };
+    let find_process = |name: &str| {
+        let i = cfg.vrrp_track_process.iter().position(|s| s.name == name)?;
+        let p = &cfg.vrrp_track_process[i];
+        Some((i, p.weight, p.weight_reverse))
+    };
+    for vi in &cfg.vrrp_instance {
+        let group = cfg
+            .vrrp_sync_group
+            .iter()
+            .find(|sg| sg.group.iter().any(|m| m == &vi.name));
+        let no_weights = group.is_some_and(|sg| !sg.sync_group_tracking_weight)
+            || vi.effective_priority() == 255;
+        let mut uses = Vec::new();
+        let mine = uses_of(&vi.track_script, TrackerRef::Script, &find_script)
+            .into_iter()
+            .chain(uses_of(&vi.track_file, TrackerRef::File, &find_file))
+            .chain(uses_of(
+                &vi.track_process,
+                TrackerRef::Process,
+                &find_process,
+            ));
+        for u in mine {
+            if !no_weights || u.weight == 0 {
+                uses.push(u);
+            } else if matches!(u.tracker, TrackerRef::File(_)) && u.weight == 1 {
+                uses.push(TrackerUse { weight: 0, ..u });
+            }
+        }
+        if let Some(sg) = group {
+            let theirs = uses_of(&sg.track_script, TrackerRef::Script, &find_script)
+                .into_iter()
+                .chain(uses_of(&sg.track_file, TrackerRef::File, &find_file))
+                .chain(uses_of(
+                    &sg.track_process,
+                    TrackerRef::Process,
+                    &find_process,
+                ));
+            uses.extend(theirs);
+        }
+        out.uses.push(uses);
+    }
+    out
+}
+
+/// A tracker found by name: its index, weight and reverse.
+type Found = (usize, i32, bool);
+
+/// The uses of the trackers named in `refs` (unknown names are left out:
+/// the configuration check has reported them).
+fn uses_of(
+    refs: &[TrackedRef],
+    kind: fn(usize) -> TrackerRef,
+    find: &dyn Fn(&str) -> Option<Found>,
+) -> Vec<TrackerUse> {
+    refs.iter()
+        .filter_map(|r| {
+            let (id, weight, reverse) = find(&r.name)?;
+            Some(TrackerUse {
+                tracker: kind(id),
+                weight: r.weight.unwrap_or(weight),
+                reverse: r.weight_reverse.unwrap_or(reverse),
+            })
+        })
+        .collect()
+}
+
+/// A user (and group, else the user's own) as uid/gid.
+fn run_as(user: &str, group: Option<&str>) -> Option<RunAs> {
+    let u = nix::unistd::User::from_name(user).ok().flatten()?;
+    let gid = match group {
+        Some(grp) => nix::unistd::Group::from_name(grp)
+            .ok()
+            .flatten()?
+            .gid
+            .as_raw(),
+        None => u.gid.as_raw(),
+    };
+    Some(RunAs {
+        uid: u.uid.as_raw(),
         gid,
     })
 }
