@@ -489,6 +489,57 @@ mod tests {
     }
 
     #[test]
+    fn tracker_uses_per_instance() {
+        let cfg = load(
+            "vrrp_script chk {\n script /bin/true\n weight -20\n interval 2\n}\n\
+             vrrp_script grp {\n script /bin/true\n weight 0\n init_fail\n}\n\
+             vrrp_script chk2 {\n script /bin/true\n weight 10\n}\n\
+             track_file tf {\n file /run/tf\n weight 3 reverse\n}\n\
+             vrrp_track_process nginx {\n process nginx\n weight 5\n}\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n priority 100\n\
+             virtual_ipaddress {\n 10.0.0.1\n }\n track_script {\n chk\n chk2 weight 7 reverse\n }\n\
+             track_file {\n tf\n }\n track_process {\n nginx weight -2\n }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 2\n priority 100\n\
+             virtual_ipaddress {\n 10.0.0.2\n }\n track_script {\n chk\n }\n}\n\
+             vrrp_instance C {\n interface eth0\n virtual_router_id 3\n priority 100\n\
+             virtual_ipaddress {\n 10.0.0.3\n }\n}\n\
+             vrrp_sync_group G {\n group {\n B\n C\n }\n track_script {\n grp\n }\n\
+             track_interface {\n eth1 weight 4\n }\n}\n",
+        );
+        let t = tracker_config(&cfg);
+        assert_eq!(t.scripts.len(), 3);
+        assert_eq!(t.scripts[0].interval, Duration::from_secs(2));
+        assert_eq!(
+            t.scripts[0].timeout,
+            Duration::from_secs(2),
+            "timeout defaults to the interval"
+        );
+        assert!(t.scripts[1].init_fail);
+        let u = |tracker, weight, reverse| TrackerUse {
+            tracker,
+            weight,
+            reverse,
+        };
+        use TrackerRef::*;
+        assert_eq!(
+            t.uses[0],
+            vec![
+                u(Script(0), -20, false),
+                u(Script(2), 7, true),
+                u(File(0), 3, true),
+                u(Process(0), -2, false),
+            ]
+        );
+        // B's own weighted script is ignored (sync group without
+        // sync_group_tracking_weight); the group's applies to both members.
+        assert_eq!(t.uses[1], vec![u(Script(1), 0, false)]);
+        assert_eq!(t.uses[2], vec![u(Script(1), 0, false)]);
+        let e = engine_config(&cfg).unwrap();
+        assert_eq!(e.instances[2].track_interfaces[0].name, "eth1");
+        assert_eq!(e.instances[2].track_interfaces[0].weight, 4);
+    }
+
+    #[test]
     fn instance_defaults_and_fallbacks() {
         let cfg = load(
             "global_defs {\n vrrp_garp_master_repeat 3\n}\n\
