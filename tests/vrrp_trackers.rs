@@ -315,14 +315,18 @@ fn rise_and_fall_are_counted_exactly_through_a_flapping_script() {
 }
 
 #[test]
-fn track_file_values_move_the_advertised_priority() {
+fn track_file_values_move_the_advertised_priority_and_add_to_interface_weights() {
     let lab = Lab::new(&["lb1", "cli"]);
     let dir = tempfile::tempdir().expect("tempdir");
     let vip = lab.addr(100);
     let lb1 = lab.host("lb1");
+    lb1.sh(
+        "ip link add eth9 type veth peer name eth9p && ip link set eth9p up && ip link set eth9 up",
+    );
     let file = dir.path().join("weight");
     // init_file writes 0 since the file does not exist; weight 2 doubles the
-    // number; the instance overrides the weight to 1 in track_file.
+    // number; the instance overrides the weight to 1 in track_file.  A
+    // weighted tracked interface adds 10 while up: the engine must add both.
     let conf = format!(
         "track_file tf {{\n    file \"{}\"\n    weight 2\n    init_file 0\n}}\n{}",
         file.display(),
@@ -331,7 +335,7 @@ fn track_file_values_move_the_advertised_priority() {
             &vip,
             "0.1",
             3,
-            "    track_file {\n        tf weight 1\n    }\n"
+            "    track_file {\n        tf weight 1\n    }\n    track_interface {\n        eth9 weight 10\n    }\n"
         )
     );
     let pcap = dir.path().join("tf.pcap");
@@ -347,28 +351,39 @@ fn track_file_values_move_the_advertised_priority() {
         Some("0\n"),
         "init_file"
     );
-    // (value written, priority expected; None = FAULT, no adverts).
-    let steps: [(&str, Option<u8>); 5] = [
-        ("5\n", Some(155)),
-        ("-20\n", Some(130)),
-        ("-300\n", None),
-        ("200\n", Some(254)),
-        ("0\n", Some(150)),
+    // (what is done, priority expected; None = FAULT, no adverts): a number
+    // written to the file, or eth9 taken down or up.
+    let steps: [(&str, Option<u8>); 8] = [
+        ("5", Some(165)),
+        ("-20", Some(140)),
+        ("-300", None),
+        ("200", Some(254)),
+        ("0", Some(160)),
+        ("down", Some(150)),
+        ("7", Some(157)),
+        ("up", Some(167)),
     ];
     let mut marks = Vec::new();
-    for (value, _) in &steps {
-        // Replace it the way an editor would: write a temporary file, rename.
-        let tmp = dir.path().join("weight.tmp");
-        std::fs::write(&tmp, value).expect("write");
+    for (action, _) in &steps {
         marks.push(wall_clock());
-        std::fs::rename(&tmp, &file).expect("rename");
+        match *action {
+            "down" | "up" => {
+                lb1.sh(&format!("ip link set eth9 {action}"));
+            }
+            value => {
+                // Replace it the way an editor would: write a temporary file, rename.
+                let tmp = dir.path().join("weight.tmp");
+                std::fs::write(&tmp, format!("{value}\n")).expect("write");
+                std::fs::rename(&tmp, &file).expect("rename");
+            }
+        }
         std::thread::sleep(Duration::from_millis(1200));
     }
     let end = wall_clock();
     let packets = cap.stop();
     let src: IpAddr = lb1.ipv4.parse().expect("ip");
     let adverts = adverts_from(&packets, src);
-    for (k, (value, want)) in steps.iter().enumerate() {
+    for (k, (action, want)) in steps.iter().enumerate() {
         // From 300 ms after the change to the next change.
         let from = marks[k] + Duration::from_millis(300);
         let to = marks.get(k + 1).copied().unwrap_or(end);
@@ -380,11 +395,11 @@ fn track_file_values_move_the_advertised_priority() {
         match want {
             Some(p) => assert!(
                 seen.len() >= 3 && seen.iter().all(|s| s == p),
-                "after writing {value:?}: adverts {seen:?}, want priority {p}"
+                "after {action:?}: adverts {seen:?}, want priority {p}"
             ),
             None => assert!(
                 seen.is_empty(),
-                "after writing {value:?} the instance should be in FAULT; adverts {seen:?}"
+                "after {action:?} the instance should be in FAULT; adverts {seen:?}"
             ),
         }
     }
