@@ -210,6 +210,21 @@ pub fn tracker_config(cfg: &Config) -> TrackerConfig {
         let p = &cfg.vrrp_track_process[i];
         Some((i, p.weight, p.weight_reverse))
     };
+    let bfd_users = cfg
+        .vrrp_instance
+        .iter()
+        .filter(|vi| !vi.track_bfd.is_empty())
+        .map(|vi| vi.name.as_str())
+        .chain(
+            cfg.vrrp_sync_group
+                .iter()
+                .filter(|sg| !sg.track_bfd.is_empty())
+                .map(|sg| sg.name.as_str()),
+        )
+        .collect::<Vec<_>>();
+    if !bfd_users.is_empty() {
+        tracing::warn!(users = ?bfd_users, "track_bfd is not implemented; it is ignored");
+    }
     for vi in &cfg.vrrp_instance {
         let group = cfg
             .vrrp_sync_group
