@@ -10,7 +10,10 @@
 //!   so the syncer never looks inside a checker and a checker never talks to
 //!   the kernel.
 
+pub mod track_file;
+pub mod track_process;
 pub mod verdict;
+pub mod vrrp_script;
 
 pub use verdict::{RealServerKey, RealServerUpdate, ServiceKey};
 

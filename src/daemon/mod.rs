@@ -11,6 +11,7 @@
 pub mod dump;
 pub mod pidfile;
 pub mod specs;
+pub mod trackers;
 
 use crate::cli::Cli;
 use crate::config::{self, LoadOptions};
@@ -102,7 +103,11 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             return 1;
         }
     };
-    let code = rt.block_on(signal_loop(cli, opts, ctl_tx, stats.clone()));
+    let trackers = specs::tracker_config(&loaded.config);
+    let code = rt.block_on(async {
+        let _trackers = run_vrrp.then(|| trackers::start(trackers, ctl_tx.clone()));
+        signal_loop(cli, opts, ctl_tx, stats.clone()).await
+    });
     if let Some(h) = vrrp_thread {
         let _ = h.join();
     }

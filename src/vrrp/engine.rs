@@ -147,6 +147,10 @@ struct RtInstance {
     /// Tracked interfaces: (ifindex, weight, reverse).
     tracked: Vec<(u32, i32, bool)>,
     link_faults: Vec<u32>,
+    /// Weight of the tracked interfaces, and of the other trackers (from
+    /// `Control::TrackerWeight`): the state machine is given their sum.
+    interface_weight: i32,
+    tracker_weight: i32,
 }
 
 impl RtInstance {
@@ -393,6 +397,8 @@ impl Engine {
                 addr_tx,
                 tracked,
                 link_faults: Vec::new(),
+                interface_weight: 0,
+                tracker_weight: 0,
             });
         }
 
@@ -568,8 +574,12 @@ impl Engine {
                         break;
                     }
                     Some(Control::TrackerWeight { instance, weight_sum }) => {
-                        let now = self.now();
-                        self.instance_event(instance, Event::TrackerUpdate { weight_sum }, now);
+                        if let Some(r) = self.inst.get_mut(instance) {
+                            r.tracker_weight = weight_sum;
+                            let weight_sum = r.interface_weight.saturating_add(weight_sum);
+                            let now = self.now();
+                            self.instance_event(instance, Event::TrackerUpdate { weight_sum }, now);
+                        }
                     }
                     Some(Control::TrackerFault { instance, failed }) => {
                         let now = self.now();
@@ -709,20 +719,11 @@ impl Engine {
         let r = &self.inst[i];
         let mut down_fault =
             !r.spec.dont_track_primary && !self.links.get(&r.ifindex).copied().unwrap_or(false);
-        let mut weight = 0;
-        for &(idx, w, reverse) in &r.tracked {
-            // `weight N reverse`: the weight applies in the opposite link state.
-            let up = self.links.get(&idx).copied().unwrap_or(false) != (reverse && w != 0);
-            if !up {
-                if w == 0 {
-                    down_fault = true;
-                } else if w < 0 {
-                    weight += w;
-                }
-            } else if w > 0 {
-                weight += w;
-            }
-        }
+        let effect = super::track::combine(r.tracked.iter().map(|&(idx, w, reverse)| {
+            super::track::up_down(self.links.get(&idx).copied().unwrap_or(false), w, reverse)
+        }));
+        down_fault |= effect.fault;
+        let weight = super::track::weight_sum_i32(effect.weight);
         let was_fault = !self.inst[i].link_faults.is_empty();
         if down_fault != was_fault {
             self.inst[i].link_faults = if down_fault { vec![1] } else { Vec::new() };
@@ -735,8 +736,10 @@ impl Engine {
             self.instance_event(i, ev, now);
         }
         if !self.inst[i].tracked.is_empty() {
+            self.inst[i].interface_weight = weight;
+            let weight_sum = weight.saturating_add(self.inst[i].tracker_weight);
             let now = self.now();
-            self.instance_event(i, Event::TrackerUpdate { weight_sum: weight }, now);
+            self.instance_event(i, Event::TrackerUpdate { weight_sum }, now);
         }
     }
 

@@ -6,3 +6,4 @@ pub mod fsm;
 pub mod notify_fifo;
 pub mod packet;
 pub mod spec;
+pub mod track;
