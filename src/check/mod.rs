@@ -17,3 +17,6 @@ pub use verdict::{RealServerKey, RealServerUpdate, ServiceKey};
 pub mod probe;
 
 pub use probe::{Probe, ProbeOutcome};
+
+// Checker types other than TCP/HTTP/SSL (issue 4).
+pub mod target;
