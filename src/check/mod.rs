@@ -19,4 +19,6 @@ pub mod probe;
 pub use probe::{Probe, ProbeOutcome};
 
 // Checker types other than TCP/HTTP/SSL (issue 4).
+pub mod file;
+pub mod misc;
 pub mod target;
