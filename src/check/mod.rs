@@ -19,6 +19,8 @@ pub mod probe;
 pub use probe::{Probe, ProbeOutcome};
 
 // Checker types other than TCP/HTTP/SSL (issue 4).
+pub mod dns;
 pub mod file;
 pub mod misc;
 pub mod target;
+pub mod udp;
