@@ -22,5 +22,7 @@ pub use probe::{Probe, ProbeOutcome};
 pub mod dns;
 pub mod file;
 pub mod misc;
+pub mod ping;
+pub mod smtp;
 pub mod target;
 pub mod udp;
