@@ -118,6 +118,27 @@ fn misc_check_exit_codes() {
 }
 
 #[test]
+fn misc_check_runs_as_its_user() {
+    let check = MiscCheck {
+        misc_path: "/bin/sh -c 'test \"$(id -u):$(id -g)\" = 65534:65534'".into(),
+        user: Some(keepalived_rs::config::model::ScriptUser {
+            user: "nobody".into(),
+            group: None,
+        }),
+        ..Default::default()
+    };
+    let probe = MiscProbe::new(
+        &check,
+        &VirtualServer::default(),
+        &real_server("127.0.0.1", 80),
+        None,
+        ScriptRunner::new(1),
+    )
+    .expect("misc probe");
+    assert_eq!(rt().block_on(probe.probe()), ProbeOutcome::Up);
+}
+
+#[test]
 fn misc_check_hung_script_is_killed_with_its_children() {
     let dir = tempfile::tempdir().expect("tempdir");
     let marker = dir.path().join("child-survived");
@@ -286,6 +307,33 @@ fn udp_check_echo_silence_and_closed_port() {
             ..Default::default()
         };
         assert_eq!(udp(echo, any_reply).probe().await, ProbeOutcome::Up);
+    });
+}
+
+#[test]
+fn udp_check_sends_from_bindto_and_bind_port() {
+    rt().block_on(async {
+        let server = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let addr = server.local_addr().expect("addr");
+        let source = closed_udp_port().await;
+        let check = UdpCheck {
+            bindto: Some("127.0.0.2".parse().expect("address")),
+            bind_port: Some(source.port()),
+            fwmark: Some(7),
+            ..Default::default()
+        };
+        let probe = udp(addr, check);
+        let (outcome, received) = tokio::join!(probe.probe(), async {
+            let mut buf = [0u8; 64];
+            server.recv_from(&mut buf).await.expect("datagram")
+        });
+        assert_eq!(outcome, ProbeOutcome::Up);
+        // The default payload is 32 bytes, sent from the configured source.
+        assert_eq!(received.0, 32);
+        assert_eq!(
+            received.1,
+            SocketAddr::new("127.0.0.2".parse().expect("a"), source.port())
+        );
     });
 }
 
@@ -544,6 +592,24 @@ fn ping_check_between_namespaces() {
         rt.block_on(ping(&t, Duration::from_secs(2)).probe())
     });
     assert_eq!(outcome, ProbeOutcome::Up, "ICMP datagram socket");
+
+    // A link-local IPv6 destination needs bind_if, which gives its scope.
+    let link_local = lab
+        .host("rs")
+        .sh("ip -6 -o addr show dev eth0 scope link | awk '{print $4}' | cut -d/ -f1");
+    let link_local = link_local.trim().to_owned();
+    assert!(link_local.starts_with("fe80:"), "{link_local:?}");
+    let outcome = in_netns(&lb.ns, move |rt| {
+        let check = PingCheck {
+            bind_if: Some("eth0".into()),
+            ..Default::default()
+        };
+        let rs = RealServer::new(link_local.parse::<IpAddr>().expect("address"), None);
+        let probe =
+            PingProbe::new(&check, &rs, &timers(Duration::from_secs(2))).expect("ping probe");
+        rt.block_on(probe.probe())
+    });
+    assert_eq!(outcome, ProbeOutcome::Up, "link-local ICMPv6 over bind_if");
 
     // The real server's interface goes down: no reply, down at the timeout.
     lab.link_down("rs");
