@@ -530,6 +530,38 @@ fn smtp_check_good_and_bad_banners() {
     });
 }
 
+#[test]
+fn smtp_check_bounds_a_trickling_server() {
+    use tokio::io::AsyncWriteExt;
+    rt().block_on(async {
+        // The greeting arrives one byte every 100 ms: each read is quick,
+        // but the whole reply takes longer than connect_timeout (500 ms).
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    for b in b"220 slow.test\r\n" {
+                        if stream.write_all(&[*b]).await.is_err() {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                });
+            }
+        });
+        let probe = smtp(addr, None);
+        let start = Instant::now();
+        let outcome = probe.probe().await;
+        assert!(is_down(&outcome), "{outcome:?}");
+        assert!(
+            start.elapsed() < probe.max_duration(),
+            "{:?}",
+            start.elapsed()
+        );
+    });
+}
+
 // ===== PING_CHECK =====
 
 fn ping(addr: &str, timeout: Duration) -> PingProbe {

@@ -96,6 +96,11 @@ impl DnsProbe {
         })
     }
 
+    /// The longest one check can take: connect_timeout.
+    pub fn max_duration(&self) -> std::time::Duration {
+        self.target.timeout
+    }
+
     async fn query(&self) -> ProbeOutcome {
         let id: u16 = rand::random();
         let query = match build_query(id, &self.name, self.qtype) {

@@ -72,8 +72,9 @@ impl MiscProbe {
         })
     }
 
-    /// The script's timeout.
-    pub fn timeout(&self) -> Duration {
+    /// The script's timeout: the longest one check can take once the
+    /// script runs (waiting for a free slot in the runner comes before).
+    pub fn max_duration(&self) -> Duration {
         self.timeout
     }
 }
@@ -181,7 +182,7 @@ mod tests {
             ..Default::default()
         };
         let probe = MiscProbe::new(&ok, &vs, &rs, None, runner).unwrap();
-        assert_eq!(probe.timeout(), Duration::from_secs(7));
+        assert_eq!(probe.max_duration(), Duration::from_secs(7));
         assert_eq!(probe.describe(), "MISC_CHECK [10.0.0.2]:80 /bin/true");
     }
 }

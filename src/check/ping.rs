@@ -129,6 +129,11 @@ impl PingProbe {
         })
     }
 
+    /// The longest one check can take: connect_timeout.
+    pub fn max_duration(&self) -> std::time::Duration {
+        self.target.timeout
+    }
+
     fn open(&self) -> io::Result<(Socket, SocketKind)> {
         let protocol = match self.family {
             Family::V4 => Protocol::ICMPV4,

@@ -3,7 +3,9 @@
 //!
 //! keepalived's rules (keepalived.conf(5), check_smtp.c):
 //! - The HELO name defaults to `smtpchecker.keepalived.org`.
-//! - connect_timeout bounds the connection and each read and write.
+//! - connect_timeout bounds the connection and each exchange (keepalived
+//!   bounds each read; we bound the whole reply, so a server sending a byte
+//!   at a time cannot hold the check open).
 //! - Any other greeting or HELO reply code, a closed connection or a
 //!   timeout at any step (the reply to QUIT included): down.
 //! - Each legacy `host { }` block is one more checked address with the
@@ -200,6 +202,7 @@ impl SmtpProbe {
     }
 
     async fn converse(&self) -> ProbeOutcome {
+        use tokio::time::{timeout_at, Instant};
         let timeout = self.target.timeout;
         let seconds = timeout.as_secs_f64();
         let mut stream = match tokio::time::timeout(timeout, self.connect()).await {
@@ -210,39 +213,46 @@ impl SmtpProbe {
         let mut dialogue = Dialogue::new(&self.helo_name);
         let mut buf = [0u8; 1024];
         let mut step = Step::Read;
+        // Each exchange (our line, if any, and the server's whole reply)
+        // gets connect_timeout, so a server trickling bytes cannot stretch
+        // the check: it ends within 4 × connect_timeout.
+        let mut deadline = Instant::now() + timeout;
         loop {
             match step {
                 Step::Finish(outcome) => return outcome,
                 Step::Write(bytes) => {
-                    match tokio::time::timeout(timeout, stream.write_all(&bytes)).await {
-                        Ok(Ok(())) => step = Step::Read,
+                    deadline = Instant::now() + timeout;
+                    step = match timeout_at(deadline, stream.write_all(&bytes)).await {
+                        Ok(Ok(())) => Step::Read,
                         Ok(Err(e)) => {
-                            return ProbeOutcome::Down(format!("write: {}", io_reason(&e)))
+                            Step::Finish(ProbeOutcome::Down(format!("write: {}", io_reason(&e))))
                         }
-                        Err(_) => {
-                            return ProbeOutcome::Down(format!(
-                                "write timed out after {seconds:.3}s"
-                            ))
-                        }
-                    }
+                        Err(_) => Step::Finish(ProbeOutcome::Down(format!(
+                            "write timed out after {seconds:.3}s"
+                        ))),
+                    };
                 }
                 Step::Read => {
-                    step = match tokio::time::timeout(timeout, stream.read(&mut buf)).await {
+                    step = match timeout_at(deadline, stream.read(&mut buf)).await {
                         Ok(Ok(0)) => dialogue.on_eof(),
                         Ok(Ok(n)) => dialogue.on_data(buf.get(..n).unwrap_or_default()),
                         Ok(Err(e)) => {
-                            return ProbeOutcome::Down(format!("read: {}", io_reason(&e)))
+                            Step::Finish(ProbeOutcome::Down(format!("read: {}", io_reason(&e))))
                         }
-                        Err(_) => {
-                            return ProbeOutcome::Down(format!(
-                                "no {} after {seconds:.3}s",
-                                dialogue.what()
-                            ))
-                        }
+                        Err(_) => Step::Finish(ProbeOutcome::Down(format!(
+                            "no {} after {seconds:.3}s",
+                            dialogue.what()
+                        ))),
                     };
                 }
             }
         }
+    }
+
+    /// The longest one check can take: the connection, then the greeting,
+    /// HELO and QUIT exchanges, each bounded by connect_timeout.
+    pub fn max_duration(&self) -> std::time::Duration {
+        self.target.timeout.saturating_mul(4)
     }
 
     async fn connect(&self) -> std::io::Result<tokio::net::TcpStream> {

@@ -121,6 +121,11 @@ impl UdpProbe {
         })
     }
 
+    /// The longest one check can take: connect_timeout.
+    pub fn max_duration(&self) -> std::time::Duration {
+        self.target.timeout
+    }
+
     async fn exchange(&self) -> ProbeOutcome {
         let socket = match self.connected_socket() {
             Ok(s) => s,
