@@ -228,4 +228,21 @@ mod tests {
         odd.extend_from_slice(&[0xff; 9]);
         assert_eq!(judge_reply(7, &odd), Reply::Answer(ProbeOutcome::Up));
     }
+
+    proptest::proptest! {
+        /// Any datagram is judged without panicking.
+        #[test]
+        fn any_datagram_is_judged(id in proptest::num::u16::ANY,
+                                  data in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = judge_reply(id, &data);
+        }
+
+        /// Any name either builds a query that parses back or is refused.
+        #[test]
+        fn any_name_builds_or_is_refused(name in "\\PC{0,80}") {
+            if let Ok(q) = build_query(1, &name, DnsType::A) {
+                proptest::prop_assert!(Packet::parse(&q).is_ok());
+            }
+        }
+    }
 }

@@ -289,4 +289,29 @@ mod tests {
         };
         assert!(FileProbe::new(&missing, &tfs, 1).is_err());
     }
+
+    proptest::proptest! {
+        /// Any file contents read without panicking; decimal numbers in
+        /// range read as themselves.
+        #[test]
+        fn any_contents_read(contents in proptest::collection::vec(proptest::num::u8::ANY, 0..160)) {
+            let _ = parse_value(&contents);
+        }
+
+        #[test]
+        fn numbers_in_range_read_back(n in proptest::num::i32::ANY, pad in " {0,3}") {
+            let text = format!("{pad}{n}\n");
+            proptest::prop_assert_eq!(parse_value(text.as_bytes()), Some(i64::from(n)));
+        }
+
+        #[test]
+        fn any_value_and_weight_give_an_outcome(
+            v in proptest::num::i64::ANY,
+            w in proptest::num::i32::ANY,
+            reverse in proptest::bool::ANY,
+            rs in proptest::num::u32::ANY,
+        ) {
+            let _ = outcome_of(v, w, reverse, rs);
+        }
+    }
 }

@@ -302,4 +302,34 @@ mod tests {
         assert!(answers(SocketKind::Datagram, req, other_id));
         assert!(!answers(SocketKind::Datagram, req, other_seq));
     }
+
+    proptest::proptest! {
+        /// Any datagram is parsed without panicking, on any socket kind.
+        #[test]
+        fn any_datagram_is_parsed(data in proptest::collection::vec(proptest::num::u8::ANY, 0..96)) {
+            for family in [Family::V4, Family::V6] {
+                for kind in [SocketKind::Datagram, SocketKind::Raw] {
+                    let _ = parse_echo_reply(family, kind, &data);
+                }
+            }
+        }
+
+        /// A request turned into a reply parses back to its id and sequence.
+        #[test]
+        fn replies_round_trip(id in proptest::num::u16::ANY, seq in proptest::num::u16::ANY,
+                              data in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let mut v4 = encode_echo_request(Family::V4, id, seq, &data);
+            v4[0] = 0;
+            proptest::prop_assert_eq!(
+                parse_echo_reply(Family::V4, SocketKind::Datagram, &v4),
+                Some(IcmpEchoHeader { id, seq })
+            );
+            let mut v6 = encode_echo_request(Family::V6, id, seq, &data);
+            v6[0] = 129;
+            proptest::prop_assert_eq!(
+                parse_echo_reply(Family::V6, SocketKind::Datagram, &v6),
+                Some(IcmpEchoHeader { id, seq })
+            );
+        }
+    }
 }

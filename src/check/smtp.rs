@@ -404,4 +404,22 @@ mod tests {
             3
         );
     }
+
+    proptest::proptest! {
+        /// Whatever a server sends, in whatever pieces, the dialogue never
+        /// panics and never holds more than one reply's worth of bytes.
+        #[test]
+        fn any_server_output_is_handled(chunks in proptest::collection::vec(
+            proptest::collection::vec(proptest::num::u8::ANY, 0..600), 0..12)) {
+            let mut d = Dialogue::new("h");
+            for chunk in &chunks {
+                let step = d.on_data(chunk);
+                proptest::prop_assert!(d.received.len() <= MAX_REPLY_LEN + chunk.len());
+                if matches!(step, Step::Finish(_)) {
+                    break;
+                }
+            }
+            let _ = d.on_eof();
+        }
+    }
 }

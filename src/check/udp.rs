@@ -232,4 +232,15 @@ mod tests {
         let r = rule(true, Some("zz"), 0, 255);
         assert!(r.judge(&Exchange::Reply(b"x")).is_up());
     }
+
+    proptest::proptest! {
+        /// Any reply is judged against any rule without panicking.
+        #[test]
+        fn any_reply_is_judged(reply in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+                               pattern in "[0-9a-fA-FxX ]{0,20}",
+                               min in proptest::num::u16::ANY, max in proptest::num::u16::ANY) {
+            let r = rule(true, Some(&pattern), min, max);
+            let _ = r.judge(&Exchange::Reply(&reply));
+        }
+    }
 }
