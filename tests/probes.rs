@@ -311,6 +311,36 @@ fn udp_check_echo_silence_and_closed_port() {
 }
 
 #[test]
+fn udp_check_over_ipv6() {
+    if !std::path::Path::new("/proc/sys/net/ipv6/conf/lo").exists() {
+        eprintln!("no IPv6 on this host; skipped");
+        return;
+    }
+    rt().block_on(async {
+        let echo = UdpSocket::bind("[::1]:0").await.expect("bind");
+        let echo_addr = echo.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            while let Ok((n, from)) = echo.recv_from(&mut buf).await {
+                let _ = echo.send_to(&buf[..n], from).await;
+            }
+        });
+        let closed = UdpSocket::bind("[::1]:0")
+            .await
+            .expect("bind")
+            .local_addr()
+            .expect("addr");
+        let required = UdpCheck {
+            require_reply: true,
+            ..Default::default()
+        };
+        assert_eq!(udp(echo_addr, required).probe().await, ProbeOutcome::Up);
+        let refused = udp(closed, UdpCheck::default()).probe().await;
+        assert!(is_down(&refused), "{refused:?}");
+    });
+}
+
+#[test]
 fn udp_check_sends_from_bindto_and_bind_port() {
     rt().block_on(async {
         let server = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
