@@ -20,3 +20,12 @@ pub use verdict::{RealServerKey, RealServerUpdate, ServiceKey};
 pub mod probe;
 
 pub use probe::{Probe, ProbeOutcome};
+
+// Checker types other than TCP/HTTP/SSL (issue 4).
+pub mod dns;
+pub mod file;
+pub mod misc;
+pub mod ping;
+pub mod smtp;
+pub mod target;
+pub mod udp;
