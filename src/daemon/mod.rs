@@ -9,8 +9,11 @@
 //!   checkers and the IPVS syncer; it never blocks the VRRP thread.
 
 pub mod dump;
+pub mod metrics;
 pub mod pidfile;
+pub mod reload;
 pub mod specs;
+pub mod status;
 
 use crate::cli::Cli;
 use crate::config::{self, LoadOptions};
@@ -102,7 +105,52 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             return 1;
         }
     };
-    let code = rt.block_on(signal_loop(cli, opts, ctl_tx, stats.clone()));
+    // Status and metrics read the same shared state; other subsystems add
+    // their sections and collectors to `registry` and `hub`.
+    let reloads = reload::SharedReloadStats::default();
+    let registry = status::StatusRegistry::default();
+    {
+        let stats = stats.clone();
+        registry.register("vrrp", move || {
+            status::to_value(&*stats.lock().unwrap_or_else(|p| p.into_inner()))
+        });
+        let reloads = reloads.clone();
+        registry.register("reload", move || {
+            status::to_value(&*reloads.lock().unwrap_or_else(|p| p.into_inner()))
+        });
+    }
+    let hub = metrics::MetricsHub::default();
+    hub.add(Box::new(metrics::VrrpCollector {
+        stats: stats.clone(),
+        reloads: reloads.clone(),
+    }));
+    let engine = vrrp_thread.as_ref().map(|_| ctl_tx.clone());
+    let code = rt.block_on(async {
+        let _control = match status::serve(&cli.control_socket, registry.clone()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!("control socket: {e}; `keepalived-rs status` will not answer");
+                None
+            }
+        };
+        let _metrics = match cli.metrics {
+            Some(addr) => match metrics::serve(addr, hub.clone()).await {
+                Ok(h) => Some(AbortOnDrop(h)),
+                Err(e) => {
+                    tracing::error!(%addr, error = %e, "cannot serve metrics");
+                    return 1;
+                }
+            },
+            None => None,
+        };
+        let ctx = Signals {
+            cli,
+            opts,
+            engine,
+            reloads,
+        };
+        signal_loop(ctx, ctl_tx, stats.clone()).await
+    });
     if let Some(h) = vrrp_thread {
         let _ = h.join();
     }
@@ -155,12 +203,26 @@ fn vrrp_thread_main(
     });
 }
 
-async fn signal_loop(
-    cli: &Cli,
+/// Aborts a task when dropped (the metrics server at exit).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What the signal loop needs to reload.
+struct Signals<'a> {
+    cli: &'a Cli,
     opts: LoadOptions,
-    ctl: mpsc::Sender<Control>,
-    stats: SharedStats,
-) -> i32 {
+    /// The engine, if the VRRP thread runs.
+    engine: Option<mpsc::Sender<Control>>,
+    reloads: reload::SharedReloadStats,
+}
+
+async fn signal_loop(sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: SharedStats) -> i32 {
+    let cli = sig.cli;
     use tokio::signal::unix::{signal, SignalKind};
     let json_signal = crate::cli::signum("JSON").unwrap_or(libc::SIGRTMIN() + 2);
     let (mut term, mut int, mut hup, mut usr1, mut usr2, mut json) = match (
@@ -186,17 +248,14 @@ async fn signal_loop(
             _ = json.recv() => dump::write(&cli.dump_dir, dump::Kind::Json, &stats),
             _ = hup.recv() => {
                 // Validate-then-swap: read and check the whole new configuration
-                // first; on any error keep running the old one.
-                let loaded = config::load_file(&cli.use_file, &opts);
-                if loaded.diags.cannot_run() || loaded.diags.count(config::diag::Severity::Error) > 0 {
-                    for d in &loaded.diags.items {
-                        tracing::warn!("{d}");
-                    }
-                    tracing::error!("reload: the new configuration has errors; keeping the running one");
-                } else {
-                    tracing::warn!("reload: the configuration is valid, but applying a new configuration \
-                        without a restart is not implemented yet; keeping the running one");
-                }
+                // first (off this thread); on any error keep running the old one.
+                reload::reload(reload::Target {
+                    cli,
+                    opts: &sig.opts,
+                    engine: sig.engine.as_ref(),
+                    stats: &sig.reloads,
+                })
+                .await;
             }
         }
     }

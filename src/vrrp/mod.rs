@@ -4,4 +4,5 @@
 pub mod engine;
 pub mod fsm;
 pub mod packet;
+pub mod plan;
 pub mod spec;

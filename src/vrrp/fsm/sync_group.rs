@@ -58,6 +58,9 @@ pub enum SyncGroupError {
     /// No member has this index.
     #[error("sync group has no member {0}")]
     UnknownMember(usize),
+    /// New parameters for a member were rejected.
+    #[error("{0}")]
+    Params(super::ParamsError),
 }
 
 impl SyncGroup {
@@ -150,6 +153,29 @@ impl SyncGroup {
         } else {
             self.process(member, event, now, &mut out);
         }
+        Ok(out)
+    }
+
+    /// [`Instance::reconfigure`] for one member (a configuration reload):
+    /// no state changes, so the other members are not involved.
+    ///
+    /// # Errors
+    /// [`SyncGroupError::UnknownMember`], or the new parameters are invalid.
+    pub fn reconfigure_member(
+        &mut self,
+        member: usize,
+        params: super::InstanceParams,
+        now: Timestamp,
+    ) -> Result<Vec<GroupAction>, SyncGroupError> {
+        let instance = self
+            .members
+            .get_mut(member)
+            .ok_or(SyncGroupError::UnknownMember(member))?;
+        let actions = instance
+            .reconfigure(params, now)
+            .map_err(SyncGroupError::Params)?;
+        let mut out = Vec::new();
+        push_member_actions(member, actions, &mut out);
         Ok(out)
     }
 

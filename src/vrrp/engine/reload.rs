@@ -1,0 +1,438 @@
+//! Applying a new configuration to a running engine (SIGHUP).
+//!
+//! Two steps, so the engine task never waits: a spawned task reads the link
+//! and address tables, then the engine task checks everything that can fail
+//! (interfaces, source addresses, sockets, parameters) and only then changes
+//! anything, following the pure [`plan`](crate::vrrp::plan).
+
+use super::*;
+use crate::net::netlink::AddressInfo;
+use crate::vrrp::plan::{self, Summary};
+
+/// A reload whose link and address tables have been read.
+pub(super) struct Prepared {
+    config: EngineConfig,
+    done: oneshot::Sender<Result<String, String>>,
+    tables: Result<(Vec<LinkInfo>, Vec<AddressInfo>), String>,
+}
+
+/// An instance of the new configuration, checked and ready to install.
+struct Ready {
+    placement: Placement,
+    addresses: Vec<AddressSpec>,
+    tracked: Vec<(u32, i32, bool)>,
+    params: fsm::InstanceParams,
+}
+
+impl Engine {
+    /// Read the link and address tables off the engine task.
+    pub(super) fn prepare_reload(
+        &mut self,
+        config: EngineConfig,
+        done: oneshot::Sender<Result<String, String>>,
+    ) {
+        let nl = self.nl.clone();
+        let tx = self.reload_tx.clone();
+        tokio::spawn(async move {
+            let tables = async {
+                Ok::<_, crate::net::netlink::NetlinkError>((
+                    nl.links().await?,
+                    nl.addresses().await?,
+                ))
+            }
+            .await
+            .map_err(|e| format!("cannot read interfaces and addresses: {e}"));
+            let _ = tx
+                .send(Prepared {
+                    config,
+                    done,
+                    tables,
+                })
+                .await;
+        });
+    }
+
+    pub(super) fn finish_reload(&mut self, p: Prepared) {
+        let result = match p.tables {
+            Ok((links, addrs)) => self.apply_reload(p.config, &links, &addrs),
+            Err(e) => Err(e),
+        };
+        let _ = p.done.send(result);
+    }
+
+    fn apply_reload(
+        &mut self,
+        new: EngineConfig,
+        links: &[LinkInfo],
+        addrs: &[AddressInfo],
+    ) -> Result<String, String> {
+        let plan = plan::plan(&self.config, &new);
+        if plan.is_noop()
+            && plan.kept.iter().all(|k| k.old == k.new)
+            && new.groups.len() == self.config.groups.len()
+            && new.script_user == self.config.script_user
+        {
+            // Nothing changes: no kernel writes, no notifies. Group notify
+            // scripts may still differ: take the new specs.
+            self.groups = new.groups.clone();
+            self.config = new;
+            return Ok(Summary(&plan).to_string());
+        }
+        let by_name: HashMap<&str, &LinkInfo> =
+            links.iter().map(|l| (l.name.as_str(), l)).collect();
+        let mut old_of_new: Vec<Option<usize>> = vec![None; new.instances.len()];
+        for k in &plan.kept {
+            old_of_new[k.new] = Some(k.old);
+        }
+
+        // 1. Everything that can fail, before anything changes.
+        let mut ready = Vec::with_capacity(new.instances.len());
+        for (n, spec) in new.instances.iter().enumerate() {
+            let placement = match old_of_new[n] {
+                // Kept: same socket and source address (they are the match key).
+                Some(o) => {
+                    let r = &self.inst[o];
+                    let link = by_name
+                        .get(spec.interface.as_str())
+                        .map(|l| (*l).clone())
+                        .ok_or_else(|| {
+                            format!("instance {}: no interface {}", spec.name, spec.interface)
+                        })?;
+                    Placement {
+                        link,
+                        src: r.src,
+                        group: mcast_group(spec),
+                        key: r.socket_key,
+                    }
+                }
+                None => place(spec, &by_name, addrs).map_err(|e| e.to_string())?,
+            };
+            let addresses = vip_addresses(spec, placement.link.index, &by_name)
+                .map_err(|e| format!("instance {}: {e}", spec.name))?;
+            let tracked = tracked_links(spec, &by_name);
+            let mut params = spec.params.clone();
+            params.primary_address = placement.src;
+            params
+                .validate()
+                .map_err(|e| format!("instance {}: {e}", spec.name))?;
+            ready.push(Ready {
+                placement,
+                addresses,
+                tracked,
+                params,
+            });
+        }
+        let new_socket_groups =
+            socket_groups(new.instances.iter().zip(ready.iter().map(|r| &r.placement)));
+        let mut opened: HashMap<(u32, bool), Arc<VrrpSocket>> = HashMap::new();
+        for (key, groups) in &new_socket_groups {
+            if self.sockets.contains_key(key) && self.socket_groups.get(key) == Some(groups) {
+                continue;
+            }
+            let Some((spec, r)) = new
+                .instances
+                .iter()
+                .zip(&ready)
+                .find(|(_, r)| r.placement.key == *key)
+            else {
+                continue;
+            };
+            let sock = open_socket(spec, &r.placement, groups).map_err(|e| e.to_string())?;
+            opened.insert(*key, Arc::new(sock));
+        }
+        let mut machines: Vec<Option<Instance>> = vec![None; new.instances.len()];
+        for (n, r) in ready.iter().enumerate() {
+            if old_of_new[n].is_none() {
+                machines[n] = Some(
+                    Instance::new(r.params.clone())
+                        .map_err(|e| format!("instance {}: {e}", new.instances[n].name))?,
+                );
+            }
+        }
+        for &(o, n) in &plan.restarted {
+            tracing::info!(instance = %new.instances[n].name, old = %self.inst[o].spec.name,
+                "reload: sync group changed; restarting the instance");
+        }
+
+        // 2. Stop what goes away: removed instances and the old side of
+        // restarted ones (priority-0 advert if MASTER, addresses removed,
+        // notify_stop), while the old indices and sockets are still in place.
+        let now = self.now();
+        let leaving: Vec<usize> = plan
+            .removed
+            .iter()
+            .copied()
+            .chain(plan.restarted.iter().map(|&(o, _)| o))
+            .collect();
+        let mut stop_units: Vec<usize> = leaving.iter().map(|&o| self.slots[o].unit).collect();
+        stop_units.sort_unstable();
+        stop_units.dedup();
+        for &o in &plan.removed {
+            tracing::info!(instance = %self.inst[o].spec.name, "reload: instance removed; stopping it");
+        }
+        for &u in &stop_units {
+            self.unit_event(u, Event::Shutdown, now);
+        }
+
+        // 3. Apply changes to kept instances in place.
+        for k in &plan.kept {
+            let o = k.old;
+            let spec = new.instances[k.new].clone();
+            let r = &ready[k.new];
+            let state = self.instance_state(o);
+            let rt = &mut self.inst[o];
+            let removed: Vec<AddressSpec> = rt
+                .addresses
+                .iter()
+                .filter(|a| !r.addresses.contains(a))
+                .cloned()
+                .collect();
+            let added: Vec<AddressSpec> = r
+                .addresses
+                .iter()
+                .filter(|a| !rt.addresses.contains(a))
+                .cloned()
+                .collect();
+            if !k.changes.is_empty() {
+                tracing::info!(instance = %spec.name, changes = ?k.changes, "reload: instance changed");
+            }
+            if state == State::Master {
+                // Never remove an address that stays: only the difference.
+                if !removed.is_empty() {
+                    let _ = rt.addr_tx.send(AddrOp::Remove(removed));
+                }
+                if !added.is_empty() {
+                    let frames = frames_for(rt.mac, &added);
+                    let _ = rt.addr_tx.send(AddrOp::Add(added));
+                    let count = r.params.garp.master_repeat.max(1);
+                    let _ = rt.addr_tx.send(AddrOp::Announce { frames, count });
+                }
+            }
+            rt.rx = rx_params(&spec, r.placement.group, rt.socket_key.1);
+            rt.group = r.placement.group;
+            rt.mac = r.placement.link.mac.unwrap_or(rt.mac);
+            rt.addresses = r.addresses.clone();
+            rt.tracked = r.tracked.clone();
+            rt.spec = spec;
+            let slot = self.slots[o];
+            let params = r.params.clone();
+            match &mut self.units[slot.unit] {
+                Unit::Single(x) => match x.reconfigure(params, now) {
+                    Ok(actions) => self.perform_all(o, actions),
+                    Err(e) => {
+                        tracing::error!(instance = %self.inst[o].spec.name, error = %e, "reload: parameters rejected")
+                    }
+                },
+                Unit::Group(g) => match g.reconfigure_member(slot.member, params, now) {
+                    Ok(actions) => self.perform_group(slot.unit, actions),
+                    Err(e) => {
+                        tracing::error!(instance = %self.inst[o].spec.name, error = %e, "reload: parameters rejected")
+                    }
+                },
+            }
+        }
+
+        // 4. Rebuild the tables in the new order.
+        let mut old_inst: Vec<Option<RtInstance>> = std::mem::take(&mut self.inst)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut old_units: Vec<Option<Unit>> = std::mem::take(&mut self.units)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let old_slots = std::mem::take(&mut self.slots);
+        let mut old_stats: Vec<Option<InstanceStats>> = {
+            let mut s = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut *s).into_iter().map(Some).collect()
+        };
+        let mut units = Vec::new();
+        let mut slots: Vec<Option<Slot>> = vec![None; new.instances.len()];
+        let mut started_units = Vec::new();
+        for &(og, ng) in &plan.groups_kept {
+            let Some(&first_old) = self.config.groups.get(og).and_then(|g| g.members.first())
+            else {
+                continue;
+            };
+            let Some(unit) = old_slots
+                .get(first_old)
+                .and_then(|s| old_units.get_mut(s.unit))
+                .and_then(Option::take)
+            else {
+                continue;
+            };
+            for (m, &n) in new.groups[ng].members.iter().enumerate() {
+                slots[n] = Some(Slot {
+                    unit: units.len(),
+                    member: m,
+                });
+            }
+            units.push(unit);
+        }
+        for k in &plan.kept {
+            if slots[k.new].is_some() {
+                continue;
+            }
+            if let Some(unit) = old_slots
+                .get(k.old)
+                .and_then(|s| old_units.get_mut(s.unit))
+                .and_then(Option::take)
+            {
+                slots[k.new] = Some(Slot {
+                    unit: units.len(),
+                    member: 0,
+                });
+                units.push(unit);
+            }
+        }
+        for (ng, g) in new.groups.iter().enumerate() {
+            if plan.groups_kept.iter().any(|&(_, n)| n == ng) {
+                continue;
+            }
+            let mut members = Vec::new();
+            let mut member_idx = Vec::new();
+            for &n in &g.members {
+                if let Some(m) = machines.get_mut(n).and_then(Option::take) {
+                    slots[n] = Some(Slot {
+                        unit: units.len(),
+                        member: members.len(),
+                    });
+                    members.push(m);
+                    member_idx.push(n);
+                }
+            }
+            if members.is_empty() {
+                continue;
+            }
+            match SyncGroup::new(members) {
+                Ok(sg) => {
+                    started_units.push(units.len());
+                    units.push(Unit::Group(sg));
+                }
+                Err(e) => {
+                    tracing::error!(group = %g.name, error = %e, "reload: sync group not started");
+                    for n in member_idx {
+                        slots[n] = None;
+                    }
+                }
+            }
+        }
+        for (n, m) in machines.into_iter().enumerate() {
+            if let Some(machine) = m {
+                slots[n] = Some(Slot {
+                    unit: units.len(),
+                    member: 0,
+                });
+                started_units.push(units.len());
+                units.push(Unit::Single(machine));
+            }
+        }
+
+        let mut inst = Vec::with_capacity(new.instances.len());
+        let mut stats = Vec::with_capacity(new.instances.len());
+        let mut fresh = Vec::new();
+        for (n, (spec, r)) in new.instances.iter().zip(ready).enumerate() {
+            match old_of_new[n].and_then(|o| old_inst.get_mut(o).and_then(Option::take)) {
+                Some(rt) => {
+                    let mut st = old_of_new[n]
+                        .and_then(|o| old_stats.get_mut(o).and_then(Option::take))
+                        .unwrap_or_else(|| InstanceStats::fresh(spec));
+                    st.name = spec.name.clone();
+                    stats.push(st);
+                    inst.push(rt);
+                }
+                None => {
+                    let (rt, worker) = RtInstance::new(
+                        spec.clone(),
+                        r.placement,
+                        r.addresses,
+                        r.tracked,
+                        &self.nl,
+                        &self.frames,
+                    );
+                    self.workers.push(worker);
+                    stats.push(InstanceStats::fresh(spec));
+                    inst.push(rt);
+                    fresh.push(n);
+                }
+            }
+        }
+        // Instances that did not find a unit (a sync group that failed to
+        // build) cannot run; every slot must point somewhere, so give them a
+        // unit of their own that is never started.
+        let mut slot_list = Vec::with_capacity(slots.len());
+        for (n, s) in slots.into_iter().enumerate() {
+            match s {
+                Some(s) => slot_list.push(s),
+                None => {
+                    let mut params = new.instances[n].params.clone();
+                    params.primary_address = inst[n].src;
+                    match Instance::new(params) {
+                        Ok(m) => {
+                            slot_list.push(Slot {
+                                unit: units.len(),
+                                member: 0,
+                            });
+                            units.push(Unit::Single(m));
+                        }
+                        Err(e) => return Err(format!("internal: {e}")),
+                    }
+                }
+            }
+        }
+        // Dropping the old run-time instances closes their address queues:
+        // each worker finishes its queue (the removals above) and exits.
+        drop(old_inst);
+        drop(old_units);
+        self.inst = inst;
+        self.units = units;
+        self.slots = slot_list;
+        {
+            let mut s = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+            *s = stats;
+        }
+
+        // 5. Sockets: new ones in, unused ones out.
+        let stale: Vec<(u32, bool)> = self
+            .sockets
+            .keys()
+            .filter(|k| !new_socket_groups.contains_key(k))
+            .copied()
+            .collect();
+        for key in stale {
+            self.sockets.remove(&key);
+            if let Some(r) = self.readers.remove(&key) {
+                r.abort();
+            }
+        }
+        for (key, sock) in opened {
+            self.sockets.insert(key, sock);
+            self.spawn_reader(key);
+        }
+        self.socket_groups = new_socket_groups;
+        self.groups = new.groups.clone();
+        self.script_user = new.script_user;
+        if !new.notify_timeout.is_zero() {
+            self.notify_timeout = new.notify_timeout;
+        }
+        self.config = new;
+
+        // 6. Start what is new, and re-read links for changed trackers.
+        for k in &plan.kept {
+            if k.changes.track_interfaces {
+                self.refresh_link_faults(k.new);
+            }
+        }
+        for &n in &fresh {
+            self.refresh_link_faults(n);
+        }
+        let now = self.now();
+        for u in started_units {
+            self.unit_event(u, Event::Startup, now);
+        }
+        for i in 0..self.inst.len() {
+            self.refresh_stats(i);
+        }
+        Ok(Summary(&plan).to_string())
+    }
+}
