@@ -138,6 +138,7 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
                 Ok(h) => Some(AbortOnDrop(h)),
                 Err(e) => {
                     tracing::error!(%addr, error = %e, "cannot serve metrics");
+                    stop_engine(&ctl_tx).await;
                     return 1;
                 }
             },
@@ -260,11 +261,16 @@ async fn signal_loop(sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Shared
         }
     }
     tracing::info!("stopping");
+    stop_engine(&ctl).await;
+    0
+}
+
+/// Graceful engine stop, bounded.
+async fn stop_engine(ctl: &mpsc::Sender<Control>) {
     let (done_tx, done_rx) = oneshot::channel();
     if ctl.send(Control::Shutdown(done_tx)).await.is_ok() {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), done_rx).await;
     }
-    0
 }
 
 /// Real-time scheduling for the VRRP thread: best effort, logged.

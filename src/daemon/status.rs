@@ -37,10 +37,12 @@ impl<F: Fn() -> Value + Send + Sync> StatusSource for F {
     }
 }
 
+type Sources = Vec<(String, Arc<dyn StatusSource>)>;
+
 /// The named status sections; cheap to clone and share between threads.
 #[derive(Clone, Default)]
 pub struct StatusRegistry {
-    sources: Arc<RwLock<Vec<(String, Arc<dyn StatusSource>)>>>,
+    sources: Arc<RwLock<Sources>>,
 }
 
 impl StatusRegistry {
@@ -53,7 +55,7 @@ impl StatusRegistry {
 
     /// Every section, by name.
     pub fn snapshot(&self) -> Value {
-        let sources: Vec<(String, Arc<dyn StatusSource>)> = self
+        let sources: Sources = self
             .sources
             .read()
             .unwrap_or_else(|p| p.into_inner())
