@@ -196,10 +196,74 @@ fn broken_config_on_reload_keeps_the_running_one() {
     assert!(d1.alive(), "the daemon died on a broken reload");
     assert!(lb1.has_address(&a), "the VIP went away");
     assert_eq!(count(&d1, TRANSITION), transitions, "{}", d1.log_text());
+    // Valid syntax, but an interface this host does not have: refused (by
+    // the configuration checks; the engine checks again before it changes
+    // anything, in case the interface went away in between).
+    let missing = format!("{good}{}", instance("VI_2", 52, 100, &[&lab.addr(101)])).replace(
+        "interface eth0\n    virtual_router_id 52",
+        "interface eth7\n    virtual_router_id 52",
+    );
+    rewrite(dir.path(), "lb1", &missing);
+    hup(&d1);
+    assert!(
+        wait_count(&d1, "reload failed; keeping the running configuration", 2),
+        "{}",
+        d1.log_text()
+    );
+    assert!(
+        d1.log_text().contains("interface eth7"),
+        "{}",
+        d1.log_text()
+    );
+    assert!(d1.alive() && lb1.has_address(&a));
     // A good configuration afterwards is applied.
     rewrite(dir.path(), "lb1", &good);
     hup(&d1);
     assert!(wait_count(&d1, APPLIED, 1), "{}", d1.log_text());
+    assert_eq!(count(&d1, TRANSITION), transitions, "{}", d1.log_text());
+}
+
+#[test]
+fn reload_keeps_an_unchanged_sync_group_running() {
+    let lab = Lab::new(&["lb1"]);
+    lab.add_second_network(&["lb1"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = lab.addr(100);
+    let b = a.replace("10.77.", "10.78.");
+    let b2 = lab.addr(105).replace("10.77.", "10.78.");
+    let conf = |prio_in: u8, vips_in: &[&str]| {
+        format!(
+            "vrrp_sync_group G {{\n    group {{\n        VI_OUT\n        VI_IN\n    }}\n}}\n{}{}",
+            instance("VI_OUT", 51, 150, &[&a]),
+            instance("VI_IN", 52, prio_in, vips_in).replace("interface eth0", "interface eth1"),
+        )
+    };
+    let lb1 = lab.host("lb1");
+    let on_eth1 = |addr: &str| {
+        lb1.sh("ip -o addr show dev eth1")
+            .contains(&format!(" {addr}/"))
+    };
+    let d1 = Daemon::start(lb1, dir.path(), "lb1", &conf(150, &[&b]), &[]);
+    assert!(
+        wait_for(Duration::from_secs(5), || lb1.has_address(&a)
+            && on_eth1(&b)),
+        "{}",
+        d1.log_text()
+    );
+    let mon = Monitor::start(lb1, dir.path().join("lb1.monitor"));
+    let transitions = count(&d1, TRANSITION);
+    rewrite(dir.path(), "lb1", &conf(140, &[&b, &b2]));
+    hup(&d1);
+    assert!(wait_count(&d1, APPLIED, 1), "{}", d1.log_text());
+    assert!(
+        wait_for(Duration::from_secs(2), || on_eth1(&b2)),
+        "added VIP of a group member not installed"
+    );
+    hup(&d1);
+    assert!(wait_count(&d1, APPLIED, 2), "{}", d1.log_text());
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(count(&d1, TRANSITION), transitions, "{}", d1.log_text());
+    assert_eq!(mon.deletions(&a) + mon.deletions(&b), 0, "{}", mon.text());
 }
 
 #[test]

@@ -250,13 +250,17 @@ async fn signal_loop(sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Shared
             _ = hup.recv() => {
                 // Validate-then-swap: read and check the whole new configuration
                 // first (off this thread); on any error keep running the old one.
-                reload::reload(reload::Target {
+                let applied = reload::reload(reload::Target {
                     cli,
                     opts: &sig.opts,
                     engine: sig.engine.as_ref(),
                     stats: &sig.reloads,
                 })
                 .await;
+                if let Some(_new) = applied {
+                    // Other subsystems reload from `_new` here (trackers,
+                    // checkers, IPVS syncer).
+                }
             }
         }
     }

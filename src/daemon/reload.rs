@@ -35,7 +35,7 @@ pub struct Target<'a> {
     pub stats: &'a SharedReloadStats,
 }
 
-/// Why a configuration cannot be applied, or `None` if it can.
+/// The engine configuration of a loaded file, or why it cannot be applied.
 pub fn check(loaded: &config::Loaded) -> Result<EngineConfig, String> {
     if loaded.diags.cannot_run() || loaded.diags.count(config::diag::Severity::Error) > 0 {
         let first = loaded
@@ -54,8 +54,10 @@ pub fn check(loaded: &config::Loaded) -> Result<EngineConfig, String> {
         .map_err(|e| format!("the new configuration cannot run: {e}"))
 }
 
-/// One reload, start to end; logs and counts the result.
-pub async fn reload(t: Target<'_>) {
+/// One reload, start to end; logs and counts the result. Returns the new
+/// configuration when the VRRP side applied it, for the other subsystems
+/// (trackers, checkers, IPVS) to reload from.
+pub async fn reload(t: Target<'_>) -> Option<config::Loaded> {
     tracing::info!(file = %t.cli.use_file.display(), "reload requested");
     let result = run(&t).await;
     let now = std::time::SystemTime::now()
@@ -65,20 +67,22 @@ pub async fn reload(t: Target<'_>) {
     let mut s = t.stats.lock().unwrap_or_else(|p| p.into_inner());
     s.last_unix = now;
     match result {
-        Ok(summary) => {
+        Ok((summary, loaded)) => {
             tracing::info!(%summary, "reload: new configuration applied");
             s.ok += 1;
             s.last_result = Some(summary);
+            Some(loaded)
         }
         Err(e) => {
             tracing::error!(error = %e, "reload failed; keeping the running configuration");
             s.failed += 1;
             s.last_error = Some(e);
+            None
         }
     }
 }
 
-async fn run(t: &Target<'_>) -> Result<String, String> {
+async fn run(t: &Target<'_>) -> Result<(String, config::Loaded), String> {
     let path = t.cli.use_file.clone();
     let opts = t.opts.clone();
     let loaded = tokio::task::spawn_blocking(move || config::load_file(&path, &opts))
@@ -90,7 +94,7 @@ async fn run(t: &Target<'_>) -> Result<String, String> {
     let cfg = check(&loaded)?;
     let Some(engine) = t.engine else {
         return if cfg.instances.is_empty() || (t.cli.check && !t.cli.vrrp) {
-            Ok("no VRRP subsystem running; nothing to apply".into())
+            Ok(("no VRRP subsystem running; nothing to apply".into(), loaded))
         } else {
             Err("the VRRP subsystem was not started (no instances at start); restart to run the new instances".into())
         };
@@ -104,7 +108,7 @@ async fn run(t: &Target<'_>) -> Result<String, String> {
         .await
         .map_err(|_| "the VRRP engine is not running".to_string())?;
     match tokio::time::timeout(Duration::from_secs(30), done_rx).await {
-        Ok(Ok(r)) => r,
+        Ok(Ok(r)) => r.map(|summary| (summary, loaded)),
         Ok(Err(_)) => Err("the VRRP engine dropped the reload".into()),
         Err(_) => Err("the VRRP engine did not answer within 30 s".into()),
     }

@@ -162,6 +162,9 @@ struct RtInstance {
     link_faults: Vec<u32>,
     /// Last advert from another master while we stayed MASTER (split brain).
     conflict_at: Option<Instant>,
+    /// Addresses we are removing to re-add them changed (reload): their
+    /// removal events are ours, not a loss.
+    expect_removed: Vec<(IpAddr, u32)>,
 }
 
 /// The engine's whole configuration.
@@ -431,6 +434,7 @@ impl RtInstance {
             tracked,
             link_faults: Vec::new(),
             conflict_at: None,
+            expect_removed: Vec::new(),
         };
         (rt, worker)
     }
@@ -778,6 +782,16 @@ impl Engine {
                         .addresses
                         .iter()
                         .any(|s| s.addr == a.addr && s.ifindex == a.ifindex);
+                    // Our own removal of a changed address (a reload replacing
+                    // it with another prefix or label) is not a loss.
+                    let expected = &mut self.inst[i].expect_removed;
+                    if let Some(k) = expected
+                        .iter()
+                        .position(|&(addr, idx)| addr == a.addr && idx == a.ifindex)
+                    {
+                        expected.swap_remove(k);
+                        continue;
+                    }
                     if lost && self.instance_state(i) == State::Master {
                         tracing::warn!(instance = %self.inst[i].spec.name, address = %a.addr,
                             "a virtual address was removed behind our back");

@@ -199,6 +199,14 @@ impl Engine {
             if state == State::Master {
                 // Never remove an address that stays: only the difference.
                 if !removed.is_empty() {
+                    for a in &removed {
+                        if added
+                            .iter()
+                            .any(|b| b.addr == a.addr && b.ifindex == a.ifindex)
+                        {
+                            rt.expect_removed.push((a.addr, a.ifindex));
+                        }
+                    }
                     let _ = rt.addr_tx.send(AddrOp::Remove(removed));
                 }
                 if !added.is_empty() {
