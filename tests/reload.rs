@@ -5,7 +5,7 @@
 
 mod lab;
 
-use lab::daemon::Daemon;
+use lab::daemon::{Capture, Daemon, PacketKind};
 use lab::{wait_for, Host, Lab};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -122,11 +122,15 @@ fn reloads_never_take_a_kept_vip_away() {
         "added VIP not installed on the master"
     );
     // 3. ... and loses one; a new instance appears.
-    rewrite(
-        dir.path(),
-        "lb1",
-        &conf(150, 140, &[&c], &instance("VI_3", 53, 100, &[&d])),
+    let stop_log = dir.path().join("vi3.stopped");
+    let vi3 = instance("VI_3", 53, 100, &[&d]).replace(
+        "    state BACKUP\n",
+        &format!(
+            "    state BACKUP\n    notify_stop \"/bin/touch {}\"\n",
+            stop_log.display()
+        ),
     );
+    rewrite(dir.path(), "lb1", &conf(150, 140, &[&c], &vi3));
     hup(&d1);
     assert!(wait_count(&d1, APPLIED, 3), "{}", d1.log_text());
     assert!(
@@ -138,7 +142,10 @@ fn reloads_never_take_a_kept_vip_away() {
         "the new instance did not start: {}",
         d1.log_text()
     );
-    // 4. The new instance goes away again: its address with it.
+    // 4. The new instance goes away again: priority-0 advert, its address
+    // removed, notify_stop run.
+    let pcap = dir.path().join("lb2.pcap");
+    let mut cap = Capture::start(lb2, &pcap, "ip proto 112");
     rewrite(dir.path(), "lb1", &conf(150, 140, &[&c], ""));
     hup(&d1);
     assert!(wait_count(&d1, APPLIED, 4), "{}", d1.log_text());
@@ -146,6 +153,16 @@ fn reloads_never_take_a_kept_vip_away() {
         wait_for(Duration::from_secs(2), || !lb1.has_address(&d)),
         "removed instance left its VIP"
     );
+    assert!(
+        wait_for(Duration::from_secs(2), || stop_log.exists()),
+        "notify_stop of the removed instance not run"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let ip1: std::net::IpAddr = lb1.ipv4.parse().expect("ip");
+    let released = cap.stop().iter().any(
+        |p| matches!(p.kind, PacketKind::Vrrp { src, vrid: 53, priority: 0, .. } if src == ip1),
+    );
+    assert!(released, "no priority-0 advert from the removed instance");
     std::thread::sleep(Duration::from_millis(300));
 
     assert_eq!(mon.deletions(&a), 0, "VIP {a} left:\n{}", mon.text());

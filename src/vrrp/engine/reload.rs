@@ -425,6 +425,12 @@ impl Engine {
         }
         self.config = new;
 
+        // Links that appeared since start (their events are normally seen,
+        // but a fresh table costs nothing here).
+        for l in links {
+            self.links.entry(l.index).or_insert(l.up);
+        }
+
         // 6. Start what is new, and re-read links for changed trackers.
         for k in &plan.kept {
             if k.changes.track_interfaces {
