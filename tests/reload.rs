@@ -280,7 +280,37 @@ fn reload_keeps_an_unchanged_sync_group_running() {
     assert!(wait_count(&d1, APPLIED, 2), "{}", d1.log_text());
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(count(&d1, TRANSITION), transitions, "{}", d1.log_text());
+
+    // A third member joins: the group is formed anew, the running members
+    // keep their state, the new one joins the MASTER group.
+    let x = lab.addr(106);
+    let with_x = conf(140, &[&b, &b2]).replace("        VI_IN\n", "        VI_IN\n        VI_X\n")
+        + &instance("VI_X", 53, 150, &[&x]);
+    rewrite(dir.path(), "lb1", &with_x);
+    hup(&d1);
+    assert!(wait_count(&d1, APPLIED, 3), "{}", d1.log_text());
+    assert!(
+        wait_for(Duration::from_secs(3), || lb1.has_address(&x)),
+        "the new member did not become MASTER: {}",
+        d1.log_text()
+    );
+    // ... and leaves again.
+    rewrite(dir.path(), "lb1", &conf(140, &[&b, &b2]));
+    hup(&d1);
+    assert!(wait_count(&d1, APPLIED, 4), "{}", d1.log_text());
+    assert!(
+        wait_for(Duration::from_secs(2), || !lb1.has_address(&x)),
+        "the removed member kept its VIP"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let log = d1.log_text();
+    let moved = log
+        .lines()
+        .filter(|l| l.contains(TRANSITION) && !l.contains("VI_X"))
+        .count();
+    assert_eq!(moved, transitions, "{log}");
     assert_eq!(mon.deletions(&a) + mon.deletions(&b), 0, "{}", mon.text());
+    assert!(lb1.has_address(&a) && on_eth1(&b) && on_eth1(&b2));
 }
 
 #[test]

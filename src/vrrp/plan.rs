@@ -9,10 +9,9 @@
 //! it (priority, interval, addresses, peers, notify scripts, tracked
 //! interfaces, authentication) is applied in place.
 //!
-//! Sync groups: an instance that stays in "the same" group (same name, same
-//! kept members in the same order) or stays alone is kept. One whose group
-//! changed is restarted (stopped, then started as a new instance), because a
-//! group's joint state cannot be rebuilt from members that may disagree.
+//! Sync groups: a group with the same name and the same (matched) members in
+//! the same order is kept as it is. Any other group is formed anew from its
+//! members, kept ones keeping their state ([`crate::vrrp::fsm::SyncGroup::regroup`]).
 
 use super::engine::EngineConfig;
 use super::spec::{InstanceSpec, VipSpec};
@@ -64,6 +63,8 @@ pub struct Changes {
     pub mcast_group: bool,
     /// Any other receive or send setting (TTL, checksum, address checks, ...).
     pub other: bool,
+    /// Its sync group changed (joined, left, or the group's members changed).
+    pub regrouped: bool,
 }
 
 impl Changes {
@@ -88,9 +89,7 @@ pub struct ReloadPlan {
     pub added: Vec<usize>,
     /// Old instances, stopped (priority-0 advert if MASTER, addresses removed, notify_stop).
     pub removed: Vec<usize>,
-    /// Matched instances restarted because their sync group changed: (old, new).
-    pub restarted: Vec<(usize, usize)>,
-    /// Sync groups kept: (old index, new index).
+    /// Sync groups kept as they are: (old index, new index).
     pub groups_kept: Vec<(usize, usize)>,
 }
 
@@ -99,7 +98,6 @@ impl ReloadPlan {
     pub fn is_noop(&self) -> bool {
         self.added.is_empty()
             && self.removed.is_empty()
-            && self.restarted.is_empty()
             && self.kept.iter().all(|k| k.changes.is_empty())
     }
 }
@@ -111,6 +109,7 @@ impl fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = self.0;
         let changed = p.kept.iter().filter(|k| !k.changes.is_empty()).count();
+        let regrouped = p.kept.iter().filter(|k| k.changes.regrouped).count();
         let (vadd, vdel) = p.kept.iter().fold((0, 0), |(a, d), k| {
             (
                 a + k.changes.vips_added.len(),
@@ -119,11 +118,10 @@ impl fmt::Display for Summary<'_> {
         });
         write!(
             f,
-            "{} kept ({changed} changed, {vadd} addresses added, {vdel} removed), {} added, {} removed, {} restarted",
+            "{} kept ({changed} changed, {regrouped} regrouped, {vadd} addresses added, {vdel} removed), {} added, {} removed",
             p.kept.len(),
             p.added.len(),
             p.removed.len(),
-            p.restarted.len()
         )
     }
 }
@@ -182,15 +180,13 @@ pub fn plan(old: &EngineConfig, new: &EngineConfig) -> ReloadPlan {
                     }
                     _ => false,
                 };
-                if same_grouping {
-                    out.kept.push(Kept {
-                        old: o,
-                        new: n,
-                        changes: changes(old_spec, spec),
-                    });
-                } else {
-                    out.restarted.push((o, n));
-                }
+                let mut changes = changes(old_spec, spec);
+                changes.regrouped = !same_grouping;
+                out.kept.push(Kept {
+                    old: o,
+                    new: n,
+                    changes,
+                });
             }
         }
     }
@@ -244,6 +240,7 @@ fn changes(old: &InstanceSpec, new: &InstanceSpec) -> Changes {
             || old.v3_checksum_as_v2 != new.v3_checksum_as_v2
             || old.skip_check_adv_addr != new.skip_check_adv_addr
             || old.check_unicast_src != new.check_unicast_src,
+        regrouped: false,
     }
 }
 
@@ -298,7 +295,7 @@ mod tests {
         assert_eq!(p.kept.len(), 2);
         assert_eq!(
             Summary(&p).to_string(),
-            "2 kept (0 changed, 0 addresses added, 0 removed), 0 added, 0 removed, 0 restarted"
+            "2 kept (0 changed, 0 regrouped, 0 addresses added, 0 removed), 0 added, 0 removed"
         );
     }
 
@@ -402,7 +399,7 @@ mod tests {
     }
 
     #[test]
-    fn sync_groups_kept_or_members_restarted() {
+    fn sync_groups_kept_or_regrouped() {
         let old = grouped(&[("A", 1), ("B", 2), ("C", 3)], vec![0, 1], "G");
         // Same group, instance C changed: everything kept.
         let p = plan(
@@ -411,19 +408,25 @@ mod tests {
         );
         assert!(p.is_noop());
         assert_eq!(p.groups_kept, vec![(0, 0)]);
-        // C joins the group: the group changed, its members restart.
+        // C joins the group: the group changed, all three are regrouped.
         let p = plan(
             &old,
             &grouped(&[("A", 1), ("B", 2), ("C", 3)], vec![0, 1, 2], "G"),
         );
-        assert_eq!(p.restarted, vec![(0, 0), (1, 1), (2, 2)]);
-        assert!(p.kept.is_empty());
-        // The group renamed: restarted too.
+        assert!(p.groups_kept.is_empty());
+        assert_eq!(p.kept.len(), 3);
+        assert!(p.kept.iter().all(|k| k.changes.regrouped));
+        // The group renamed: its members regrouped, C untouched.
         let p = plan(
             &old,
             &grouped(&[("A", 1), ("B", 2), ("C", 3)], vec![0, 1], "H"),
         );
-        assert_eq!(p.restarted.len(), 2);
-        assert_eq!(p.kept.len(), 1);
+        let regrouped: Vec<usize> = p
+            .kept
+            .iter()
+            .filter(|k| k.changes.regrouped)
+            .map(|k| k.old)
+            .collect();
+        assert_eq!(regrouped, vec![0, 1]);
     }
 }

@@ -149,32 +149,9 @@ impl Engine {
                 );
             }
         }
-        for &(o, n) in &plan.restarted {
-            tracing::info!(instance = %new.instances[n].name, old = %self.inst[o].spec.name,
-                "reload: sync group changed; restarting the instance");
-        }
 
-        // 2. Stop what goes away: removed instances and the old side of
-        // restarted ones (priority-0 advert if MASTER, addresses removed,
-        // notify_stop), while the old indices and sockets are still in place.
+        // 2. Apply changes to kept instances in place.
         let now = self.now();
-        let leaving: Vec<usize> = plan
-            .removed
-            .iter()
-            .copied()
-            .chain(plan.restarted.iter().map(|&(o, _)| o))
-            .collect();
-        let mut stop_units: Vec<usize> = leaving.iter().map(|&o| self.slots[o].unit).collect();
-        stop_units.sort_unstable();
-        stop_units.dedup();
-        for &o in &plan.removed {
-            tracing::info!(instance = %self.inst[o].spec.name, "reload: instance removed; stopping it");
-        }
-        for &u in &stop_units {
-            self.unit_event(u, Event::Shutdown, now);
-        }
-
-        // 3. Apply changes to kept instances in place.
         for k in &plan.kept {
             let o = k.old;
             let spec = new.instances[k.new].clone();
@@ -240,12 +217,79 @@ impl Engine {
             }
         }
 
-        // 4. Rebuild the tables in the new order.
-        let mut old_inst: Vec<Option<RtInstance>> = std::mem::take(&mut self.inst)
+        // 3. Take apart the units whose grouping changes and stop removed
+        // instances (priority-0 advert if MASTER, addresses removed,
+        // notify_stop), while the old indices and sockets are still in place.
+        let old_len = self.inst.len();
+        let mut removed = vec![false; old_len];
+        for &o in &plan.removed {
+            removed[o] = true;
+            tracing::info!(instance = %self.inst[o].spec.name, "reload: instance removed; stopping it");
+        }
+        let mut regrouped = vec![false; old_len];
+        for k in &plan.kept {
+            regrouped[k.old] = k.changes.regrouped;
+        }
+        let kept_group_units: Vec<usize> = plan
+            .groups_kept
+            .iter()
+            .filter_map(|&(og, _)| self.config.groups.get(og)?.members.first().copied())
+            .filter_map(|o| self.slots.get(o).map(|s| s.unit))
+            .collect();
+        let mut old_units: Vec<Option<Unit>> = std::mem::take(&mut self.units)
             .into_iter()
             .map(Some)
             .collect();
-        let mut old_units: Vec<Option<Unit>> = std::mem::take(&mut self.units)
+        let mut loose: Vec<Option<Instance>> = vec![None; old_len];
+        for (u, slot_unit) in old_units.iter_mut().enumerate() {
+            if kept_group_units.contains(&u) {
+                continue;
+            }
+            // The old instances of this unit, in member order.
+            let mut members: Vec<(usize, usize)> = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.unit == u)
+                .map(|(o, s)| (s.member, o))
+                .collect();
+            members.sort_unstable();
+            let members: Vec<usize> = members.into_iter().map(|(_, o)| o).collect();
+            match slot_unit.take() {
+                Some(Unit::Single(mut x)) => {
+                    let Some(&o) = members.first() else { continue };
+                    if removed[o] {
+                        let actions = x.handle(Event::Shutdown, now);
+                        self.perform_all(o, actions);
+                    } else if regrouped[o] {
+                        loose[o] = Some(x);
+                    } else {
+                        *slot_unit = Some(Unit::Single(x));
+                    }
+                }
+                Some(Unit::Group(mut g)) => {
+                    if members.iter().all(|&o| removed[o]) {
+                        // The whole group goes: the group's notify_stop too.
+                        let actions = g.handle_group(Event::Shutdown, now);
+                        self.perform_group(u, actions);
+                        continue;
+                    }
+                    for (m, mut x) in g.into_members().into_iter().enumerate() {
+                        let Some(&o) = members.get(m) else { continue };
+                        if removed[o] {
+                            let actions = x.handle(Event::Shutdown, now);
+                            self.perform_all(o, actions);
+                        } else {
+                            loose[o] = Some(x);
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+
+        // 4. Rebuild the tables in the new order.
+        let mut old_inst: Vec<Option<RtInstance>> = std::mem::take(&mut self.inst)
             .into_iter()
             .map(Some)
             .collect();
@@ -257,6 +301,7 @@ impl Engine {
         let mut units = Vec::new();
         let mut slots: Vec<Option<Slot>> = vec![None; new.instances.len()];
         let mut started_units = Vec::new();
+        let mut pending: Vec<(usize, Vec<GroupAction>)> = Vec::new();
         for &(og, ng) in &plan.groups_kept {
             let Some(&first_old) = self.config.groups.get(og).and_then(|g| g.members.first())
             else {
@@ -278,7 +323,7 @@ impl Engine {
             units.push(unit);
         }
         for k in &plan.kept {
-            if slots[k.new].is_some() {
+            if slots[k.new].is_some() || k.changes.regrouped {
                 continue;
             }
             if let Some(unit) = old_slots
@@ -293,6 +338,13 @@ impl Engine {
                 units.push(unit);
             }
         }
+        // A machine for new index `n`: a kept one set loose, or a new one.
+        let mut take_machine = |n: usize| -> Option<Instance> {
+            match old_of_new.get(n).copied().flatten() {
+                Some(o) => loose.get_mut(o).and_then(Option::take),
+                None => machines.get_mut(n).and_then(Option::take),
+            }
+        };
         for (ng, g) in new.groups.iter().enumerate() {
             if plan.groups_kept.iter().any(|&(_, n)| n == ng) {
                 continue;
@@ -300,11 +352,10 @@ impl Engine {
             let mut members = Vec::new();
             let mut member_idx = Vec::new();
             for &n in &g.members {
-                if let Some(m) = machines.get_mut(n).and_then(Option::take) {
-                    slots[n] = Some(Slot {
-                        unit: units.len(),
-                        member: members.len(),
-                    });
+                if slots[n].is_some() {
+                    continue;
+                }
+                if let Some(m) = take_machine(n) {
                     members.push(m);
                     member_idx.push(n);
                 }
@@ -312,26 +363,36 @@ impl Engine {
             if members.is_empty() {
                 continue;
             }
-            match SyncGroup::new(members) {
-                Ok(sg) => {
-                    started_units.push(units.len());
+            match SyncGroup::regroup(members, now) {
+                Ok((sg, actions)) => {
+                    let u = units.len();
+                    for (m, &n) in member_idx.iter().enumerate() {
+                        slots[n] = Some(Slot { unit: u, member: m });
+                    }
+                    if sg.state() == State::Init {
+                        started_units.push(u);
+                    } else {
+                        pending.push((u, actions));
+                    }
                     units.push(Unit::Group(sg));
                 }
                 Err(e) => {
-                    tracing::error!(group = %g.name, error = %e, "reload: sync group not started");
-                    for n in member_idx {
-                        slots[n] = None;
-                    }
+                    tracing::error!(group = %g.name, error = %e, "reload: sync group not formed")
                 }
             }
         }
-        for (n, m) in machines.into_iter().enumerate() {
-            if let Some(machine) = m {
-                slots[n] = Some(Slot {
+        for (n, slot) in slots.iter_mut().enumerate() {
+            if slot.is_some() {
+                continue;
+            }
+            if let Some(machine) = take_machine(n) {
+                *slot = Some(Slot {
                     unit: units.len(),
                     member: 0,
                 });
-                started_units.push(units.len());
+                if machine.state() == State::Init {
+                    started_units.push(units.len());
+                }
                 units.push(Unit::Single(machine));
             }
         }
@@ -431,7 +492,11 @@ impl Engine {
             self.links.entry(l.index).or_insert(l.up);
         }
 
-        // 6. Start what is new, and re-read links for changed trackers.
+        // 6. Regrouped sync groups bring their members in line; start what
+        // is new; re-read links for changed trackers.
+        for (u, actions) in pending {
+            self.perform_group(u, actions);
+        }
         for k in &plan.kept {
             if k.changes.track_interfaces {
                 self.refresh_link_faults(k.new);

@@ -815,6 +815,54 @@ fn reconfigure_priority_keeps_tracker_weights_and_owner_rules() {
     assert_eq!(instance.params().vrid, 51);
 }
 
+#[test]
+fn regroup_keeps_running_members_and_starts_new_ones() {
+    let master = || {
+        let mut a = Instance::new(v2(100)).unwrap();
+        let _ = a.handle(Event::Startup, s(0));
+        let _ = a.handle(Event::Timer, ns(MDI_100));
+        assert_eq!(a.state(), State::Master);
+        a
+    };
+    // A MASTER and a new member: the group is MASTER, the new member starts
+    // in BACKUP and joins as MASTER when its own timer fires.
+    let (mut g, actions) =
+        SyncGroup::regroup(vec![master(), Instance::new(v2(100)).unwrap()], s(4)).unwrap();
+    assert_eq!(g.state(), State::Master);
+    assert_eq!(g.members()[0].state(), State::Master);
+    assert_eq!(g.members()[1].state(), State::Backup);
+    assert!(actions
+        .iter()
+        .all(|a| matches!(a, GroupAction::Member { member: 1, .. })));
+    let due = g.members()[1].next_deadline().unwrap();
+    let _ = g.handle_group(Event::Timer, due);
+    assert_eq!(g.members()[1].state(), State::Master);
+
+    // A MASTER and a BACKUP: BACKUP wins, the master steps down without
+    // releasing (no priority-0 advert).
+    let mut backup = Instance::new(v2(100)).unwrap();
+    let _ = backup.handle(Event::Startup, s(0));
+    let (g, actions) = SyncGroup::regroup(vec![master(), backup], s(4)).unwrap();
+    assert_eq!(g.state(), State::Backup);
+    assert_eq!(g.members()[0].state(), State::Backup);
+    assert!(!actions.contains(&m(0, send(0))), "{actions:?}");
+    assert!(actions.contains(&m(0, Action::RemoveVips)));
+
+    // A member with a fault of its own takes the group to FAULT.
+    let mut faulty = Instance::new(v2(100)).unwrap();
+    let _ = faulty.handle(Event::Startup, s(0));
+    let _ = faulty.handle(Event::FaultSet(FaultCause::InterfaceDown), s(1));
+    let (g, _) = SyncGroup::regroup(vec![master(), faulty], s(4)).unwrap();
+    assert_eq!(g.state(), State::Fault);
+    assert_eq!(g.members()[0].state(), State::Fault);
+
+    // Only new members: left in Init for a normal start.
+    let (g, actions) = SyncGroup::regroup(vec![Instance::new(v2(100)).unwrap()], s(4)).unwrap();
+    assert_eq!(g.state(), State::Init);
+    assert!(actions.is_empty());
+    assert_eq!(g.into_members().len(), 1);
+}
+
 // ===== sync groups =====
 
 #[derive(Clone, Copy)]
