@@ -126,7 +126,7 @@ fn status_and_metrics_match_the_lab_and_count_a_split_brain() {
     );
 
     // metrics: the same, and adverts keep counting.
-    let l = "{instance=\"VI_1\",interface=\"eth0\",vrid=\"51\"";
+    let l = "{vrrp_instance=\"VI_1\",interface=\"eth0\",vrid=\"51\"";
     let m1 = metrics(lb1);
     assert_eq!(
         sample(

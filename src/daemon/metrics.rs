@@ -5,6 +5,9 @@
 //! theirs with [`MetricsHub::add`] (a `prometheus_client::collector::Collector`),
 //! e.g. the IPVS syncer and the checkers.
 //!
+//! Instances are labelled `vrrp_instance` (not `instance`, which Prometheus
+//! sets to the scrape target), `interface` and `vrid`.
+//!
 //! The HTTP side is deliberately tiny: one request per connection, `GET
 //! /metrics` only, bounded request size, time and concurrency.
 
@@ -96,7 +99,7 @@ impl Collector for VrrpCollector {
         let snap = self.stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let id = |i: &crate::vrrp::engine::InstanceStats| -> Labels {
             vec![
-                ("instance", i.name.clone()),
+                ("vrrp_instance", i.name.clone()),
                 ("interface", i.interface.clone()),
                 ("vrid", i.vrid.to_string()),
             ]
@@ -281,7 +284,7 @@ mod tests {
         let hub = MetricsHub::default();
         hub.add(Box::new(VrrpCollector { stats, reloads }));
         let t = hub.render();
-        let l = "instance=\"VI_1\",interface=\"eth0\",vrid=\"51\"";
+        let l = "vrrp_instance=\"VI_1\",interface=\"eth0\",vrid=\"51\"";
         for want in [
             format!("keepalived_rs_vrrp_state{{{l},state=\"MASTER\"}} 1"),
             format!("keepalived_rs_vrrp_state{{{l},state=\"BACKUP\"}} 0"),
