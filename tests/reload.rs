@@ -110,9 +110,15 @@ fn reloads_never_take_a_kept_vip_away() {
     let mon = Monitor::start(lb1, dir.path().join("lb1.monitor"));
     let transitions = count(&d1, TRANSITION);
 
-    // 1. Unchanged configuration.
+    // 1. Unchanged configuration: no address is touched at all.
     hup(&d1);
     assert!(wait_count(&d1, APPLIED, 1), "{}", d1.log_text());
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        mon.text().trim(),
+        "",
+        "an unchanged reload touched addresses"
+    );
     // 2. The other instance gains an address and a new priority.
     rewrite(dir.path(), "lb1", &conf(150, 140, &[&b, &c], ""));
     hup(&d1);
