@@ -73,6 +73,50 @@ impl Changes {
     }
 }
 
+/// One line for the log: "priority 100 -> 110, +10.0.0.4/24, -10.0.0.1/24, notify".
+impl fmt::Display for Changes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some((old, new)) = &self.renamed {
+            parts.push(format!("renamed from {old} to {new}"));
+        }
+        if let Some((old, new)) = self.priority {
+            parts.push(format!("priority {old} -> {new}"));
+        }
+        for v in &self.vips_added {
+            parts.push(format!("+{}/{}", v.addr, v.prefix_len));
+        }
+        for v in &self.vips_removed {
+            parts.push(format!("-{}/{}", v.addr, v.prefix_len));
+        }
+        let flags = [
+            (self.params, "timers/preempt/garp"),
+            (
+                self.advertised && self.vips_added.is_empty() && self.vips_removed.is_empty(),
+                "advertised list",
+            ),
+            (self.peers, "unicast peers"),
+            (self.notify, "notify"),
+            (self.track_interfaces, "tracked interfaces"),
+            (self.auth, "authentication"),
+            (self.mcast_group, "multicast group"),
+            (self.other, "other settings"),
+            (self.regrouped, "sync group"),
+        ];
+        parts.extend(
+            flags
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, n)| (*n).to_owned()),
+        );
+        if parts.is_empty() {
+            f.write_str("unchanged")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
 /// One kept instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Kept {
@@ -341,6 +385,7 @@ mod tests {
         assert_eq!(c.vips_added, vec![vip(4)]);
         assert_eq!(c.vips_removed, vec![vip(1)]);
         assert!(c.advertised);
+        assert_eq!(c.to_string(), "+10.0.0.4/24, -10.0.0.1/24");
         // A changed prefix is a different address spec: remove then add.
         let mut wider = inst("A", 1, 100, &[1, 2, 3]);
         wider.vips[0].prefix_len = 16;

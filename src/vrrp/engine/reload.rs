@@ -171,7 +171,7 @@ impl Engine {
                 .cloned()
                 .collect();
             if !k.changes.is_empty() {
-                tracing::info!(instance = %spec.name, changes = ?k.changes, "reload: instance changed");
+                tracing::info!(instance = %spec.name, changes = %k.changes, "reload: instance changed");
             }
             if state == State::Master {
                 // Never remove an address that stays: only the difference.
