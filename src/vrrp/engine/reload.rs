@@ -140,14 +140,14 @@ impl Engine {
             let sock = open_socket(spec, &r.placement, groups).map_err(|e| e.to_string())?;
             opened.insert(*key, Arc::new(sock));
         }
-        let mut machines: Vec<Option<Instance>> = vec![None; new.instances.len()];
+        // A fresh state machine per instance: the new ones start from it;
+        // for kept ones it is only a spare (see the end of step 4).
+        let mut machines: Vec<Option<Instance>> = Vec::with_capacity(new.instances.len());
         for (n, r) in ready.iter().enumerate() {
-            if old_of_new[n].is_none() {
-                machines[n] = Some(
-                    Instance::new(r.params.clone())
-                        .map_err(|e| format!("instance {}: {e}", new.instances[n].name))?,
-                );
-            }
+            machines
+                .push(Some(Instance::new(r.params.clone()).map_err(|e| {
+                    format!("instance {}: {e}", new.instances[n].name)
+                })?));
         }
 
         // 2. Apply changes to kept instances in place.
@@ -397,6 +397,8 @@ impl Engine {
             }
         }
 
+        let ready_params: Vec<fsm::InstanceParams> =
+            ready.iter().map(|r| r.params.clone()).collect();
         let mut inst = Vec::with_capacity(new.instances.len());
         let mut stats = Vec::with_capacity(new.instances.len());
         let mut fresh = Vec::new();
@@ -426,27 +428,27 @@ impl Engine {
                 }
             }
         }
-        // Instances that did not find a unit (a sync group that failed to
-        // build) cannot run; every slot must point somewhere, so give them a
-        // unit of their own that is never started.
+        // Every slot must point somewhere. An instance without a unit here
+        // (not expected: a sync group that could not be formed) starts alone
+        // from its spare machine.
         let mut slot_list = Vec::with_capacity(slots.len());
         for (n, s) in slots.into_iter().enumerate() {
-            match s {
-                Some(s) => slot_list.push(s),
-                None => {
-                    let mut params = new.instances[n].params.clone();
-                    params.primary_address = inst[n].src;
-                    match Instance::new(params) {
-                        Ok(m) => {
-                            slot_list.push(Slot {
-                                unit: units.len(),
-                                member: 0,
-                            });
-                            units.push(Unit::Single(m));
-                        }
-                        Err(e) => return Err(format!("internal: {e}")),
-                    }
-                }
+            if let Some(s) = s {
+                slot_list.push(s);
+                continue;
+            }
+            let machine = machines
+                .get_mut(n)
+                .and_then(Option::take)
+                .or_else(|| Instance::new(ready_params[n].clone()).ok());
+            if let Some(m) = machine {
+                tracing::error!(instance = %new.instances[n].name, "reload: instance started on its own");
+                slot_list.push(Slot {
+                    unit: units.len(),
+                    member: 0,
+                });
+                started_units.push(units.len());
+                units.push(Unit::Single(m));
             }
         }
         // Dropping the old run-time instances closes their address queues:
