@@ -58,6 +58,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_logging(&cli);
+    if let Some(keepalived_rs::cli::Command::Status { json }) = &cli.command {
+        let code = keepalived_rs::daemon::status::client(&cli.control_socket, *json);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     for flag in cli.unimplemented_flags() {
         tracing::warn!(
             flag,

@@ -5,5 +5,6 @@ pub mod engine;
 pub mod fsm;
 pub mod notify_fifo;
 pub mod packet;
+pub mod plan;
 pub mod spec;
 pub mod track;
