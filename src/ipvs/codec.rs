@@ -27,7 +27,7 @@ use netlink_packet_core::{
 use netlink_packet_generic::{GenlFamily, GenlHeader};
 
 use super::types::{
-    DestId, Destination, Forward, Service, ServiceId, TunnelType, AF_INET, AF_INET6,
+    svc_flags, DestId, Destination, Forward, Service, ServiceId, TunnelType, AF_INET, AF_INET6,
 };
 
 /// Generic netlink family name and version.
@@ -954,7 +954,10 @@ pub fn parse_service(attrs: &[SvcAttr]) -> Result<ServiceEntry, DecodeError> {
             SvcAttr::Port(v) => port = Some(*v),
             SvcAttr::Fwmark(v) => fwmark = Some(*v),
             SvcAttr::SchedName(s) => svc.scheduler = s.clone(),
-            SvcAttr::Flags { flags, .. } => svc.flags = *flags,
+            // HASHED is the kernel's own bookkeeping (set on every service
+            // in its table), not a setting: leave it out of the read-back
+            // so it compares equal to what was asked for.
+            SvcAttr::Flags { flags, .. } => svc.flags = *flags & !svc_flags::HASHED,
             SvcAttr::Timeout(v) => svc.timeout = *v,
             SvcAttr::Netmask(b) => netmask = Some(*b),
             SvcAttr::Stats(s) => stats = Some(*s),

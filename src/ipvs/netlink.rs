@@ -279,6 +279,7 @@ impl IpvsClient {
     }
 
     /// The destinations of a service with their counters (GET_DEST dump).
+    /// For a service that does not exist the kernel returns an empty dump.
     pub fn dest_entries(&mut self, svc: &ServiceId) -> Result<Vec<DestEntry>, IpvsError> {
         let replies = self.dump(
             cmd::GET_DEST,
