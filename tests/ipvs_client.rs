@@ -577,28 +577,33 @@ fn edit_delete_and_errors() {
 
 fn multipart_dump_and_flush() {
     let mut c = client();
-    // Enough entries that the dumps span many netlink messages and reads.
-    let (n_svc, n_dest) = (400u32, 5u32);
+    // Enough entries that both dumps span several netlink reads (64 KiB
+    // each; a service entry with its stats is about 300 bytes, a
+    // destination about 250): 400 services, one of them with 400 real
+    // servers.
+    let n_svc = 400u32;
+    let big = tcp("10.1.0.1", 80);
+    let n_big = 400u32;
     for i in 0..n_svc {
         let id = tcp(&format!("10.{}.{}.1", 1 + i / 250, i % 250), 80);
         c.new_service(&service(id, "wrr")).expect("new service");
-        for j in 0..n_dest {
-            let d = dest(
-                &format!("192.168.{}.{}", i % 250, 10 + j),
-                8080,
-                Forward::Masq,
-                1 + j,
-            );
-            c.new_destination(&id, &d).expect("new dest");
-        }
+    }
+    for j in 0..n_big {
+        let d = dest(
+            &format!("192.168.{}.{}", j / 200, 1 + j % 200),
+            8080,
+            Forward::Masq,
+            1 + j,
+        );
+        c.new_destination(&big, &d).expect("new dest");
     }
     let svcs = c.service_entries().expect("dump");
     assert_eq!(svcs.len(), n_svc as usize);
-    let mut dests = 0;
-    for s in &svcs {
-        dests += c.dest_entries(&s.service.id).expect("dest dump").len();
-    }
-    assert_eq!(dests, (n_svc * n_dest) as usize);
+    let dests = c.dest_entries(&big).expect("dest dump");
+    assert_eq!(dests.len(), n_big as usize);
+    let mut weights: Vec<u32> = dests.iter().map(|d| d.dest.weight).collect();
+    weights.sort();
+    assert_eq!(weights, (1..=n_big).collect::<Vec<_>>());
     let listed = sh("ipvsadm", &["-Ln"]);
     assert_eq!(
         listed.lines().filter(|l| l.starts_with("TCP")).count(),
@@ -609,7 +614,7 @@ fn multipart_dump_and_flush() {
             .lines()
             .filter(|l| l.trim_start().starts_with("->") && !l.contains("Remote"))
             .count(),
-        (n_svc * n_dest) as usize
+        n_big as usize
     );
     c.flush().expect("flush");
     assert!(c.services().expect("services").is_empty());
