@@ -65,7 +65,11 @@ impl std::fmt::Display for ServiceId {
                 }
             }
             ServiceId::Fwmark { family, mark } => {
-                write!(f, "FWM {mark}{}", if *family == AF_INET6 { " IPv6" } else { "" })
+                write!(
+                    f,
+                    "FWM {mark}{}",
+                    if *family == AF_INET6 { " IPv6" } else { "" }
+                )
             }
         }
     }
