@@ -17,3 +17,17 @@ pub use verdict::{RealServerKey, RealServerUpdate, ServiceKey};
 pub mod probe;
 
 pub use probe::{Probe, ProbeOutcome};
+
+pub mod health;
+
+pub mod connect;
+
+pub mod tcp;
+
+pub mod http;
+
+pub mod realserver;
+
+pub mod genhash;
+
+pub use realserver::{start, CheckerSet};
