@@ -262,6 +262,15 @@ pub fn plan(cfg: &Config) -> Plan {
                     continue;
                 };
                 timing.log_all_failures |= cfg.global_defs.checker_log_all_failures;
+                if let Checker::Http(h) | Checker::Ssl(h) = checker {
+                    if h.url.iter().any(|u| u.regex.is_some()) {
+                        warnings.push(format!(
+                            "{key}: {} url regex is not implemented yet; only the status \
+                             code and digest are checked",
+                            checker.keyword()
+                        ));
+                    }
+                }
                 match build_probe(&mut ctx, vs, rs, checker, &timing) {
                     Ok((probe, hard)) => checkers.push(CheckerPlan::new(probe, &timing, hard)),
                     Err(why) => warnings.push(format!("{key}: {} {why}", checker.keyword())),
@@ -475,14 +484,12 @@ impl RealServerShared {
         match step.checker.changed {
             Some(true) => tracing::info!("{description} of {}: up", self.key),
             Some(false) => tracing::warn!("{description} of {}: down ({reason})", self.key),
-            None if step.checker.retrying => {
-                if log_all_failures {
-                    tracing::info!(
-                        "{description} of {}: failed ({reason}), retry {retries_used}/{}",
-                        self.key,
-                        timers.retry
-                    );
-                }
+            None if step.checker.retrying && log_all_failures => {
+                tracing::info!(
+                    "{description} of {}: failed ({reason}), retry {retries_used}/{}",
+                    self.key,
+                    timers.retry
+                );
             }
             None => {}
         }

@@ -298,7 +298,9 @@ fn config_with(checkers: Vec<Checker>) -> Config {
 #[test]
 fn plan_builds_tcp_and_http_and_skips_the_rest() {
     let mut http = HttpCheck::default();
-    http.url.push(Url::new("/health".into()));
+    let mut health = Url::new("/health".into());
+    health.regex = Some("ok".into());
+    http.url.push(health);
     let cfg = config_with(vec![
         Checker::Tcp(TcpCheck {
             connect_port: Some(22),
@@ -327,10 +329,11 @@ fn plan_builds_tcp_and_http_and_skips_the_rest() {
         rs.checkers[1].timers.delay_before_retry,
         Duration::from_secs(3)
     );
-    assert_eq!(plan.warnings.len(), 2, "{:?}", plan.warnings);
-    assert!(plan.warnings[0].contains("no urls"), "{:?}", plan.warnings);
+    assert_eq!(plan.warnings.len(), 3, "{:?}", plan.warnings);
+    assert!(plan.warnings[0].contains("regex"), "{:?}", plan.warnings);
+    assert!(plan.warnings[1].contains("no urls"), "{:?}", plan.warnings);
     assert!(
-        plan.warnings[1].contains("MISC_CHECK: checker type not implemented yet"),
+        plan.warnings[2].contains("MISC_CHECK: checker type not implemented yet"),
         "{:?}",
         plan.warnings
     );
