@@ -6,7 +6,7 @@
 
 use crate::config::model::lvs::{ConnectionSettings, RealServer};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -50,10 +50,25 @@ impl ConnectTarget {
     /// status (`connection refused`, `timeout after 3s`, ...).
     pub async fn connect(&self) -> Result<TcpStream, String> {
         let socket = self.socket().map_err(|e| format!("socket setup: {e}"))?;
-        match tokio::time::timeout(self.timeout, socket.connect(self.addr)).await {
+        match tokio::time::timeout(self.timeout, socket.connect(self.destination())).await {
             Ok(Ok(stream)) => Ok(stream),
             Ok(Err(e)) => Err(io_reason(&e)),
             Err(_) => Err(format!("timeout after {}", secs(self.timeout))),
+        }
+    }
+
+    /// The address to connect to: a link-local IPv6 destination gets the
+    /// scope of `bind_if` (looked up at each connect, so an interface that
+    /// comes back with a new index is followed).
+    pub fn destination(&self) -> SocketAddr {
+        match (self.addr, &self.bind_if) {
+            (SocketAddr::V6(a), Some(dev))
+                if a.scope_id() == 0 && (a.ip().segments()[0] & 0xffc0) == 0xfe80 =>
+            {
+                let index = nix::net::if_::if_nametoindex(dev.as_str()).unwrap_or(0);
+                SocketAddr::V6(SocketAddrV6::new(*a.ip(), a.port(), a.flowinfo(), index))
+            }
+            (a, _) => a,
         }
     }
 
@@ -134,6 +149,20 @@ mod tests {
         let t = ConnectTarget::from_settings(&ConnectionSettings::default(), &rs, t.timeout);
         assert_eq!(t.addr, "10.0.0.2:80".parse().unwrap());
         assert_eq!(describe_addr(&t.addr), "[10.0.0.2]:80");
+    }
+
+    #[test]
+    fn link_local_destinations_take_the_scope_of_bind_if() {
+        let mut t = ConnectTarget::new("[fe80::1]:80".parse().unwrap(), Duration::from_secs(1));
+        assert_eq!(t.destination(), t.addr);
+        t.bind_if = Some("lo".into());
+        let lo = nix::net::if_::if_nametoindex("lo").unwrap();
+        match t.destination() {
+            SocketAddr::V6(a) => assert_eq!(a.scope_id(), lo),
+            other => panic!("{other}"),
+        }
+        t.addr = "[2001:db8::1]:80".parse().unwrap();
+        assert_eq!(t.destination(), t.addr);
     }
 
     #[test]
