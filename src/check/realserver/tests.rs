@@ -370,3 +370,21 @@ fn lateness_percentiles() {
     assert_eq!((s.probes, s.p50_ms, s.p99_ms), (100, 1, 21));
     assert_eq!(s.max_micros, 3_000_000);
 }
+
+/// omega: notify_down of the real servers still alive runs at shutdown.
+#[tokio::test]
+async fn shutdown_with_omega_runs_notify_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let p = FakeProbe::new(vec![]);
+    let mut plan = one_server(vec![checker(&p, false, 0)]);
+    plan.real_servers[0].omega = true;
+    plan.real_servers[0].notify_down = Some(NotifyScript {
+        command: format!("/bin/sh -c 'echo down >> {}'", log.display()),
+        run_as: None,
+    });
+    let (set, mut rx) = run(plan);
+    assert!(rx.recv().await.unwrap().alive);
+    set.shutdown().await;
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "down\n");
+}
