@@ -401,6 +401,13 @@ impl Lateness {
         self.max_micros.fetch_max(us, Ordering::Relaxed);
     }
 
+    fn reset(&self) {
+        for b in &self.buckets {
+            b.store(0, Ordering::Relaxed);
+        }
+        self.max_micros.store(0, Ordering::Relaxed);
+    }
+
     fn summary(&self) -> LatenessSummary {
         let counts: Vec<u64> = self
             .buckets
@@ -564,6 +571,11 @@ impl CheckerSet {
     /// How late probes have started so far.
     pub fn lateness(&self) -> LatenessSummary {
         self.lateness.summary()
+    }
+
+    /// Start counting lateness afresh (e.g. once the warmup is over).
+    pub fn reset_lateness(&self) {
+        self.lateness.reset();
     }
 
     /// Number of running checkers.

@@ -369,6 +369,8 @@ fn lateness_percentiles() {
     let s = l.summary();
     assert_eq!((s.probes, s.p50_ms, s.p99_ms), (100, 1, 21));
     assert_eq!(s.max_micros, 3_000_000);
+    l.reset();
+    assert_eq!(l.summary().probes, 0);
 }
 
 /// omega: notify_down of the real servers still alive runs at shutdown.
