@@ -52,6 +52,12 @@ unsafe impl std::alloc::GlobalAlloc for Allocator {
 }
 
 fn main() -> ExitCode {
+    // `genhash` (also `--genhash`/`-T`, or a link named genhash) has its own
+    // command line: handle it before keepalived's options are parsed.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(genhash_args) = keepalived_rs::check::genhash::genhash_args(&args) {
+        return keepalived_rs::check::genhash::run(genhash_args, &mut std::io::stdout());
+    }
     let cli = Cli::parse();
     if cli.version {
         println!("keepalived-rs {}", env!("CARGO_PKG_VERSION"));

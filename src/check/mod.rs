@@ -21,11 +21,18 @@ pub mod probe;
 
 pub use probe::{Probe, ProbeOutcome};
 
-// Checker types other than TCP/HTTP/SSL (issue 4).
+pub mod connect;
 pub mod dns;
 pub mod file;
+pub mod genhash;
+pub mod health;
+pub mod http;
 pub mod misc;
 pub mod ping;
+pub mod realserver;
 pub mod smtp;
 pub mod target;
+pub mod tcp;
 pub mod udp;
+
+pub use realserver::{start, CheckerSet};
