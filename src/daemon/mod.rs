@@ -9,6 +9,7 @@
 //!   checkers and the IPVS syncer; it never blocks the VRRP thread.
 
 pub mod dump;
+pub mod lvs;
 pub mod pidfile;
 pub mod specs;
 
@@ -28,12 +29,8 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             return 3;
         }
     };
-    if cli.check && !cli.vrrp {
-        tracing::warn!(
-            "-C/--check: the checker and IPVS subsystems are not implemented yet; nothing to run"
-        );
-    }
     let run_vrrp = !cli.check || cli.vrrp;
+    let run_lvs = !cli.vrrp || cli.check;
 
     if !cli.dont_fork {
         // Detach before any thread or runtime exists.
@@ -102,13 +99,53 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             return 1;
         }
     };
-    let code = rt.block_on(signal_loop(cli, opts, ctl_tx, stats.clone()));
+    let lvs = if run_lvs {
+        start_lvs(cli, &loaded.config, engine_cfg.script_user)
+    } else {
+        None
+    };
+    let code = rt.block_on(signal_loop(cli, opts, ctl_tx, stats.clone(), lvs.as_ref()));
+    if let Some(l) = lvs {
+        rt.block_on(l.stop(std::time::Duration::from_secs(30)));
+    }
     if let Some(h) = vrrp_thread {
         let _ = h.join();
     }
     drop(held);
     tracing::info!("keepalived-rs stopped");
     code
+}
+
+/// The IPVS syncer (with the checkers' verdicts), when the configuration
+/// has virtual servers.
+fn start_lvs(
+    cli: &Cli,
+    cfg: &config::model::Config,
+    script_user: Option<crate::script::RunAs>,
+) -> Option<lvs::LvsHandle> {
+    if cfg.virtual_server.is_empty() {
+        return None;
+    }
+    let client = match lvs::kernel_client() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("IPVS: {e}; virtual servers are not programmed");
+            return None;
+        }
+    };
+    let (rs_tx, rs_rx) = mpsc::unbounded_channel::<crate::check::RealServerUpdate>();
+    // CHECKER HOOK: the checkers send their verdicts on `rs_tx`, e.g.
+    // `crate::check::realserver::start(cfg, rs_tx)`. Until they run, real
+    // servers keep their starting state (alive, unless checked with alpha).
+    drop(rs_tx);
+    let settings = lvs::LvsSettings::new(cli.dont_release_ipvs, script_user);
+    match lvs::start(client, cfg, settings, rs_rx) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the IPVS thread");
+            None
+        }
+    }
 }
 
 fn pid_files(cli: &Cli) -> Vec<PathBuf> {
@@ -160,6 +197,7 @@ async fn signal_loop(
     opts: LoadOptions,
     ctl: mpsc::Sender<Control>,
     stats: SharedStats,
+    lvs: Option<&lvs::LvsHandle>,
 ) -> i32 {
     use tokio::signal::unix::{signal, SignalKind};
     let json_signal = crate::cli::signum("JSON").unwrap_or(libc::SIGRTMIN() + 2);
@@ -194,7 +232,10 @@ async fn signal_loop(
                     }
                     tracing::error!("reload: the new configuration has errors; keeping the running one");
                 } else {
-                    tracing::warn!("reload: the configuration is valid, but applying a new configuration \
+                    if let Some(l) = lvs {
+                        l.reload(&loaded.config);
+                    }
+                    tracing::warn!("reload: the configuration is valid, but applying a new VRRP configuration \
                         without a restart is not implemented yet; keeping the running one");
                 }
             }

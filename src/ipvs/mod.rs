@@ -7,6 +7,8 @@
 //!   checkers' verdicts ([`crate::check::RealServerUpdate`]), diffs it with
 //!   the kernel's and applies only the needed operations through [`IpvsOps`].
 
+pub mod desired;
+pub mod syncer;
 pub mod types;
 
 pub use types::{DestId, Destination, IpvsError, IpvsOps, Service, ServiceId};
