@@ -47,21 +47,6 @@ fn render(t: &Table) -> Vec<String> {
         };
         line.push(' ');
         line.push_str(&s.scheduler);
-        let v6 = id.family() == AF_INET6;
-        if s.flags & svc_flags::PERSISTENT != 0 {
-            line.push_str(&format!(" persistent {}", s.timeout));
-            if v6 && s.netmask != 128 {
-                line.push_str(&format!(" mask {}", s.netmask));
-            } else if !v6 && s.netmask != u32::MAX {
-                line.push_str(&format!(" mask {}", std::net::Ipv4Addr::from(s.netmask)));
-            }
-        }
-        if let Some(pe) = &s.pe_name {
-            line.push_str(&format!(" pe {pe}"));
-        }
-        if s.flags & svc_flags::ONEPACKET != 0 {
-            line.push_str(" ops");
-        }
         let sched = s.flags & (svc_flags::SCHED1 | svc_flags::SCHED2 | svc_flags::SCHED3);
         if sched != 0 {
             let names: [&str; 3] = match s.scheduler.as_str() {
@@ -77,6 +62,21 @@ fn render(t: &Table) -> Vec<String> {
                 .map(|(_, n)| n)
                 .collect();
             line.push_str(&format!(" ({})", set.join(",")));
+        }
+        let v6 = id.family() == AF_INET6;
+        if s.flags & svc_flags::PERSISTENT != 0 {
+            line.push_str(&format!(" persistent {}", s.timeout));
+            if v6 && s.netmask != 128 {
+                line.push_str(&format!(" mask {}", s.netmask));
+            } else if !v6 && s.netmask != u32::MAX {
+                line.push_str(&format!(" mask {}", std::net::Ipv4Addr::from(s.netmask)));
+            }
+        }
+        if let Some(pe) = &s.pe_name {
+            line.push_str(&format!(" pe {pe}"));
+        }
+        if s.flags & svc_flags::ONEPACKET != 0 {
+            line.push_str(" ops");
         }
         out.push(line);
         let mut dests: Vec<String> = ts
@@ -181,16 +181,29 @@ fn desired_tables_match_keepalived_2_2_7() {
         let want = parse_ipvsadm(&text);
         let got = blocks(render(&desired_table(&conf)));
         if want != got {
-            failures.push(format!(
-                "{}:\n keepalived: {want:#?}\n ours: {got:#?}",
-                conf.display()
-            ));
+            let flat = |b: &[(String, Vec<String>)]| -> std::collections::BTreeSet<String> {
+                b.iter()
+                    .flat_map(|(svc, ds)| {
+                        std::iter::once(svc.clone())
+                            .chain(ds.iter().map(move |d| format!("{svc} {d}")))
+                    })
+                    .collect()
+            };
+            let (w, g) = (flat(&want), flat(&got));
+            let mut msg = format!("{}:", conf.display());
+            for l in w.difference(&g).take(12) {
+                msg.push_str(&format!("\n  - {l}"));
+            }
+            for l in g.difference(&w).take(12) {
+                msg.push_str(&format!("\n  + {l}"));
+            }
+            failures.push(msg);
         }
     }
     assert!(!names.is_empty(), "no golden files");
     assert!(
         failures.is_empty(),
-        "{} of {} differ:\n{}",
+        "{} of {} differ (- keepalived only, + ours only):\n{}",
         failures.len(),
         names.len(),
         failures.join("\n")

@@ -89,6 +89,9 @@ pub struct VsSpec {
     pub key: ServiceKey,
     /// keepalived's description (`[10.0.0.1]:tcp:80`, `FWM 1`, `[group]:0`).
     pub name: String,
+    /// A `virtual_server group`: destination ports follow each entry
+    /// ([`dest_for_service`]).
+    pub group: bool,
     pub services: Vec<Service>,
     pub real_servers: Vec<RsSpec>,
     pub sorry: Option<SorrySpec>,
@@ -357,10 +360,12 @@ fn rs_spec(vs: &VirtualServer, key: &ServiceKey, rs: &RealServer) -> RsSpec {
 fn sorry_spec(vs: &VirtualServer) -> Option<SorrySpec> {
     let s = vs.sorry_server.as_ref()?;
     let method = s.lvs_method.unwrap_or_else(|| vs.effective_lvs_method());
-    let port = if vs.mark().is_some() && method.method != ForwardingMethod::Nat {
+    // keepalived 2.2.7 keeps the port as written (none: 0) and clears it
+    // for fwmark services.
+    let port = if vs.mark().is_some() {
         0
     } else {
-        s.port.unwrap_or_else(|| vs.port.unwrap_or(0))
+        s.port.unwrap_or(0)
     };
     Some(SorrySpec {
         dest: destination(s.address, port, method, SORRY_SERVER_WEIGHT, 0, 0),
@@ -402,6 +407,7 @@ pub fn build(cfg: &Config) -> LvsSpec {
         virtual_servers.push(VsSpec {
             key,
             name,
+            group: vs.group.is_some(),
             services,
             real_servers,
             sorry: sorry_spec(vs),
@@ -622,16 +628,56 @@ pub type Table = BTreeMap<ServiceId, TableService>;
 pub fn table(spec: &LvsSpec, state: &[VsState]) -> Table {
     let mut t = Table::new();
     for (vs, st) in spec.virtual_servers.iter().zip(state) {
-        let dests = st.destinations(vs);
-        for svc in &vs.services {
-            t.insert(
+        t.append(&mut vs_table(vs, st));
+    }
+    t
+}
+
+/// The part of the table one virtual server stands for.
+pub fn vs_table(vs: &VsSpec, st: &VsState) -> Table {
+    let dests = st.destinations(vs);
+    vs.services
+        .iter()
+        .map(|svc| {
+            let dests = if vs.group {
+                let mut m = BTreeMap::new();
+                for d in dests.values() {
+                    let d = dest_for_service(d, &svc.id, true);
+                    m.entry(d.id).or_insert(d);
+                }
+                m
+            } else {
+                dests.clone()
+            };
+            (
                 svc.id,
                 TableService {
                     service: svc.clone(),
-                    dests: dests.clone(),
+                    dests,
                 },
-            );
-        }
+            )
+        })
+        .collect()
+}
+
+/// The destination as one kernel service of its virtual server gets it.
+/// Plain virtual servers: as configured (the model already applied
+/// keepalived's port rules). Group members, as keepalived 2.2.7 programs
+/// them: NAT destinations keep the port as written (none: 0); other
+/// methods take the entry's port on an address entry, none on a fwmark
+/// entry.
+pub fn dest_for_service(d: &Destination, svc: &ServiceId, group: bool) -> Destination {
+    if !group {
+        return d.clone();
     }
-    t
+    if d.forward == Forward::Masq {
+        return d.clone();
+    }
+    let port = match svc {
+        ServiceId::Addr { port, .. } => *port,
+        ServiceId::Fwmark { .. } => 0,
+    };
+    let mut d = d.clone();
+    d.id.port = port;
+    d
 }

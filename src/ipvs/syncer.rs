@@ -405,7 +405,10 @@ impl<O: IpvsOps> Syncer<O> {
             };
             events.extend(quorum_event(&self.spec, &c));
         }
-        self.sync_believed(Why::Update);
+        // Only this virtual server's services can change.
+        let want = desired::vs_table(vs, st);
+        let ops = diff(&self.believed, &want, want.keys());
+        self.apply_all(ops, Why::Update);
         events
     }
 
@@ -521,9 +524,10 @@ impl<O: IpvsOps> Syncer<O> {
                         alive: rst.alive,
                         weight: rst.weight.unwrap_or(rs.dest.weight),
                         inhibit_on_failure: rs.inhibit,
-                        kernel_weight: first
-                            .and_then(|t| t.dests.get(&rs.dest.id))
-                            .map(|d| d.weight),
+                        kernel_weight: first.and_then(|t| {
+                            let d = desired::dest_for_service(&rs.dest, &t.service.id, vs.group);
+                            t.dests.get(&d.id).map(|d| d.weight)
+                        }),
                         reason: rst.reason.clone(),
                     })
                     .collect();
