@@ -7,8 +7,12 @@
 //!   checkers' verdicts ([`crate::check::RealServerUpdate`]), diffs it with
 //!   the kernel's and applies only the needed operations through [`IpvsOps`].
 
+pub mod codec;
 pub mod desired;
+pub mod netlink;
 pub mod syncer;
 pub mod types;
 
+pub use codec::{DestEntry, ServiceEntry, Stats, SyncDaemon, SyncState};
+pub use netlink::{IpvsClient, IpvsInfo, Timeouts};
 pub use types::{DestId, Destination, IpvsError, IpvsOps, Service, ServiceId};
