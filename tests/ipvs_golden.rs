@@ -7,6 +7,9 @@
 //! `NAME.ipvsadm` (keepalived's table). Both sides are normalised to sorted
 //! lines: `PROTO ADDR:PORT SCHED FLAGS...` and `-> ADDR:PORT FORWARD WEIGHT`.
 
+#[path = "ipvs_golden/norm.rs"]
+mod norm;
+
 use keepalived_rs::config::{self, LoadOptions};
 use keepalived_rs::ipvs::desired::{self, Table, VsState};
 use keepalived_rs::ipvs::types::{svc_flags, Forward, ServiceId, AF_INET6, PROTO_SCTP, PROTO_TCP};
@@ -103,34 +106,6 @@ fn render(t: &Table) -> Vec<String> {
     out
 }
 
-/// keepalived's table from `ipvsadm -Ln`, in the same words, services
-/// sorted as our table sorts them is not needed: both sides are compared as
-/// blocks sorted by their service line.
-fn parse_ipvsadm(text: &str) -> Vec<(String, Vec<String>)> {
-    let mut blocks: Vec<(String, Vec<String>)> = Vec::new();
-    for line in text.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.first() {
-            Some(&"TCP") | Some(&"UDP") | Some(&"SCTP") | Some(&"FWM") => {
-                blocks.push((words.join(" "), Vec::new()));
-            }
-            Some(&"->") if words.get(1) != Some(&"RemoteAddress:Port") => {
-                if let (Some(b), Some(a), Some(f), Some(w)) =
-                    (blocks.last_mut(), words.get(1), words.get(2), words.get(3))
-                {
-                    b.1.push(format!("  -> {a} {f} {w}"));
-                }
-            }
-            _ => {}
-        }
-    }
-    for b in &mut blocks {
-        b.1.sort();
-    }
-    blocks.sort();
-    blocks
-}
-
 fn blocks(lines: Vec<String>) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for l in lines {
@@ -178,7 +153,7 @@ fn desired_tables_match_keepalived_2_2_7() {
         let Ok(text) = std::fs::read_to_string(golden) else {
             continue;
         };
-        let want = parse_ipvsadm(&text);
+        let want = norm::parse_ipvsadm(&text);
         let got = blocks(render(&desired_table(&conf)));
         if want != got {
             let flat = |b: &[(String, Vec<String>)]| -> std::collections::BTreeSet<String> {

@@ -14,7 +14,8 @@ use crate::config::model::lvs::CheckerScript;
 use crate::config::model::Config;
 use crate::ipvs::desired::{self, LvsSpec};
 use crate::ipvs::syncer::{LvsStatus, Options, QuorumEvent, Syncer};
-use crate::ipvs::{IpvsError, IpvsOps};
+use crate::ipvs::types;
+use crate::ipvs::{DestId, Destination, IpvsClient, IpvsError, IpvsOps, Service, ServiceId};
 use crate::script::{RunAs, ScriptRunner};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -311,12 +312,71 @@ async fn run<O: IpvsOps>(
     }
 }
 
-/// Where the kernel client comes from. `ipvs-client` provides the generic
-/// netlink implementation; until it is merged, there is none and the syncer
-/// reports IPVS as unavailable.
-///
-/// KERNEL-CLIENT HOOK: replace the body with the netlink client's
-/// constructor (e.g. `crate::ipvs::netlink::IpvsNetlink::connect()`).
-pub fn kernel_client() -> Result<Box<dyn IpvsOps + Send>, IpvsError> {
-    Err(IpvsError::Unavailable)
+/// The generic netlink client, with the syncer's optional operations (sync
+/// daemon, timeouts) mapped onto the client's own.
+pub struct KernelClient(pub IpvsClient);
+
+impl IpvsOps for KernelClient {
+    fn services(&mut self) -> Result<Vec<Service>, IpvsError> {
+        self.0.services()
+    }
+    fn destinations(&mut self, svc: &ServiceId) -> Result<Vec<Destination>, IpvsError> {
+        self.0.destinations(svc)
+    }
+    fn new_service(&mut self, svc: &Service) -> Result<(), IpvsError> {
+        self.0.new_service(svc)
+    }
+    fn set_service(&mut self, svc: &Service) -> Result<(), IpvsError> {
+        self.0.set_service(svc)
+    }
+    fn del_service(&mut self, svc: &ServiceId) -> Result<(), IpvsError> {
+        self.0.del_service(svc)
+    }
+    fn new_destination(&mut self, svc: &ServiceId, dest: &Destination) -> Result<(), IpvsError> {
+        self.0.new_destination(svc, dest)
+    }
+    fn set_destination(&mut self, svc: &ServiceId, dest: &Destination) -> Result<(), IpvsError> {
+        self.0.set_destination(svc, dest)
+    }
+    fn del_destination(&mut self, svc: &ServiceId, dest: &DestId) -> Result<(), IpvsError> {
+        self.0.del_destination(svc, dest)
+    }
+    fn flush(&mut self) -> Result<(), IpvsError> {
+        self.0.flush()
+    }
+    fn start_sync_daemon(&mut self, d: &types::SyncDaemon) -> Result<(), IpvsError> {
+        self.0.new_daemon(&crate::ipvs::SyncDaemon {
+            state: sync_state(d.state),
+            mcast_ifname: d.ifname.clone(),
+            syncid: u32::from(d.syncid),
+            sync_maxlen: d.maxlen,
+            mcast_group: d.group,
+            mcast_port: d.port,
+            mcast_ttl: d.ttl,
+        })
+    }
+    fn stop_sync_daemon(&mut self, state: types::SyncDaemonState) -> Result<(), IpvsError> {
+        self.0.del_daemon(sync_state(state))
+    }
+    fn set_timeouts(&mut self, t: &types::Timeouts) -> Result<(), IpvsError> {
+        // The client's 0 leaves a timeout unchanged.
+        self.0.set_timeouts(&crate::ipvs::Timeouts {
+            tcp: t.tcp.unwrap_or(0),
+            tcp_fin: t.tcpfin.unwrap_or(0),
+            udp: t.udp.unwrap_or(0),
+        })
+    }
+}
+
+fn sync_state(s: types::SyncDaemonState) -> crate::ipvs::SyncState {
+    match s {
+        types::SyncDaemonState::Master => crate::ipvs::SyncState::Master,
+        types::SyncDaemonState::Backup => crate::ipvs::SyncState::Backup,
+    }
+}
+
+/// The kernel client the daemon uses ([`IpvsError::Unavailable`] without
+/// IPVS in the kernel).
+pub fn kernel_client() -> Result<KernelClient, IpvsError> {
+    IpvsClient::new().map(KernelClient)
 }

@@ -69,6 +69,9 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             }
         }
     } else {
+        // No VRRP engine: close its control channel, so the stop does not
+        // wait for an answer that cannot come.
+        drop(ctl_rx);
         let _ = ready_tx.send(Ok(()));
         None
     };
