@@ -704,3 +704,85 @@ fn failed_requests_are_retried_by_reconcile() {
     assert_eq!(s.reconcile().ok(), Some(5));
     assert_eq!(s.ops.0.table.len(), 2);
 }
+
+#[test]
+fn quorum_follows_keepalived_hysteresis() {
+    use desired::quorum_next;
+    // quorum 4, hysteresis 1: lost below 3, regained at 5.
+    assert!(quorum_next(true, 3, 4, 1));
+    assert!(!quorum_next(true, 2, 4, 1));
+    assert!(!quorum_next(false, 4, 4, 1));
+    assert!(quorum_next(false, 5, 4, 1));
+    // A live weight of 0 always loses it.
+    assert!(!quorum_next(true, 0, 0, 0));
+    // quorum 0 (all weights 0): hysteresis wraps to u32::MAX, never regained.
+    assert!(!quorum_next(false, 0, 0, u32::MAX));
+}
+
+#[test]
+fn start_reports_quorum_gained_with_its_script() {
+    let (s, ev) = Syncer::new(FakeKernel::default(), spec(QUORUM), Options::default());
+    assert_eq!(ev.len(), 1);
+    assert!(ev[0].up);
+    assert_eq!(
+        (ev[0].live_weight, ev[0].quorum, ev[0].hysteresis),
+        (6, 4, 1)
+    );
+    assert_eq!(
+        ev[0].script.as_ref().map(|s| s.script.as_str()),
+        Some("/bin/true up")
+    );
+    let st = s.status();
+    assert_eq!(st.virtual_servers.len(), 1);
+    let vs = &st.virtual_servers[0];
+    assert!(vs.quorum_up && !vs.sorry_server_active);
+    assert_eq!(vs.services_in_kernel, 0, "nothing applied before start");
+}
+
+#[test]
+fn status_shows_kernel_weights_and_verdicts() {
+    let mut s = syncer(FakeKernel::default(), TWO_VS, Options::default());
+    let vs = vs_key("10.0.0.1", 80);
+    s.update(&down(&vs, "192.168.1.1", 80, false));
+    let st = s.status();
+    let v = &st.virtual_servers[0];
+    assert_eq!(v.services_in_kernel, 1);
+    assert_eq!(v.live_weight, 3);
+    let rs: Vec<(bool, Option<u32>, &str)> = v
+        .real_servers
+        .iter()
+        .map(|r| (r.alive, r.kernel_weight, r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        rs,
+        vec![(false, None, "down"), (true, Some(3), "no checkers")]
+    );
+    assert_eq!(st.counts.del_dest, 1);
+}
+
+#[test]
+fn reload_keeps_checker_state_and_new_alpha_servers_start_down() {
+    let text = r#"
+virtual_server 10.0.0.1 80 {
+    protocol TCP
+    real_server 192.168.1.1 80 { TCP_CHECK { } }
+    real_server 192.168.1.2 80 { TCP_CHECK { } }
+}
+"#;
+    let mut s = syncer(FakeKernel::default(), text, Options::default());
+    let vs = vs_key("10.0.0.1", 80);
+    let svc = tcp("10.0.0.1", 80);
+    s.update(&down(&vs, "192.168.1.1", 80, false));
+    s.ops.log.clear();
+    let text2 = text.replace(
+        "real_server 192.168.1.2 80 { TCP_CHECK { } }",
+        "real_server 192.168.1.2 80 { TCP_CHECK { } }\n    real_server 192.168.1.3 80 {\n alpha\n TCP_CHECK { } }",
+    );
+    s.reload(spec(&text2));
+    // The failed one stays out, the new alpha one is not added yet.
+    assert!(s.ops.log.is_empty(), "{:?}", s.ops.log);
+    assert_eq!(s.ops.weight(&svc, "192.168.1.1", 80), None);
+    assert_eq!(s.ops.weight(&svc, "192.168.1.3", 80), None);
+    s.update(&down(&vs, "192.168.1.3", 80, true));
+    assert_eq!(s.ops.weight(&svc, "192.168.1.3", 80), Some(1));
+}
