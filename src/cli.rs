@@ -4,7 +4,7 @@
 //! not act on yet are reported with a warning by [`Cli::unimplemented_flags`]
 //! instead of being refused, so existing unit files and scripts keep working.
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 pub const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
@@ -190,6 +190,30 @@ pub struct Cli {
     /// Display the version number
     #[arg(short = 'v', long = "version", action = ArgAction::SetTrue)]
     pub version: bool,
+
+    /// The daemon's control socket (root only), used by `keepalived-rs status`
+    #[arg(long = "control-socket", value_name = "PATH", global = true,
+          default_value = crate::daemon::status::DEFAULT_SOCKET)]
+    pub control_socket: PathBuf,
+
+    /// Serve Prometheus metrics on http://ADDR:PORT/metrics
+    #[arg(long = "metrics", value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Commands that talk to a running daemon instead of being one.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the running daemon's state: each VRRP instance's state,
+    /// priorities, master, last transition and advert counters; reloads.
+    Status {
+        /// Print the daemon's JSON answer as it is
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Cli {
@@ -314,6 +338,23 @@ mod tests {
             Some(DumpFormat::Toml)
         );
         assert!(Cli::try_parse_from(["k", "--dump-config=yaml"]).is_err());
+    }
+
+    #[test]
+    fn status_and_metrics() {
+        let c = parse(&["status", "--control-socket", "/tmp/x.sock"]);
+        assert!(matches!(c.command, Some(Command::Status { json: false })));
+        assert_eq!(c.control_socket, PathBuf::from("/tmp/x.sock"));
+        let c = parse(&["--control-socket=/tmp/y.sock", "status", "--json"]);
+        assert!(matches!(c.command, Some(Command::Status { json: true })));
+        let c = parse(&["-n", "--metrics=127.0.0.1:9650"]);
+        assert_eq!(c.metrics, Some("127.0.0.1:9650".parse().unwrap()));
+        assert_eq!(
+            c.control_socket,
+            PathBuf::from(crate::daemon::status::DEFAULT_SOCKET)
+        );
+        assert!(c.command.is_none());
+        assert!(Cli::try_parse_from(["k", "--metrics=nope"]).is_err());
     }
 
     #[test]

@@ -9,7 +9,47 @@ use std::process::ExitCode;
 /// mimalloc: the configuration front end allocates many small strings and
 /// nodes; glibc's allocator spent a third of `-t` on a 150,000-line file.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: Allocator = Allocator;
+
+/// mimalloc, after opting the process out of transparent huge pages on the
+/// very first allocation (which happens before `main`). mimalloc's arena is
+/// THP-eligible: touching a few bytes would make a whole 2 MiB page resident,
+/// and the daemon locks what it touches (`mlockall`), so a daemon that needs
+/// 3 MiB of heap held 18 MiB (docs/PERFORMANCE.md, "Memory").
+struct Allocator;
+
+static THP_DISABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn no_transparent_huge_pages() {
+    use std::sync::atomic::Ordering;
+    if !THP_DISABLED.load(Ordering::Relaxed) {
+        THP_DISABLED.store(true, Ordering::Relaxed);
+        // SAFETY: PR_SET_THP_DISABLE only sets a flag on our own memory map.
+        let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    }
+}
+
+// SAFETY: every method delegates to mimalloc with the caller's arguments.
+unsafe impl std::alloc::GlobalAlloc for Allocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        no_transparent_huge_pages();
+        // SAFETY: forwarded contract.
+        unsafe { mimalloc::MiMalloc.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        no_transparent_huge_pages();
+        // SAFETY: forwarded contract.
+        unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: forwarded contract.
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded contract.
+        unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -18,6 +58,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_logging(&cli);
+    if let Some(keepalived_rs::cli::Command::Status { json }) = &cli.command {
+        let code = keepalived_rs::daemon::status::client(&cli.control_socket, *json);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     for flag in cli.unimplemented_flags() {
         tracing::warn!(
             flag,

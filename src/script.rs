@@ -119,7 +119,13 @@ async fn run_one(
         Err(e) => return Outcome::SpawnFailed(format!("{}: {e}", words[0])),
     };
     let pgid = child.id();
-    match tokio::time::timeout(timeout, child.wait()).await {
+    // If this future is dropped while the script runs (its tracker stopped,
+    // the daemon is exiting), the whole group dies with it, not only the
+    // direct child that kill_on_drop covers.
+    let mut group_guard = KillGroupOnDrop(pgid);
+    let waited = tokio::time::timeout(timeout, child.wait()).await;
+    group_guard.0 = None;
+    match waited {
         Ok(Ok(status)) => {
             use std::os::unix::process::ExitStatusExt;
             // Reap anything the script left behind in its group.
@@ -140,6 +146,17 @@ async fn run_one(
             // Reap the direct child (its group is dead).
             let _ = child.wait().await;
             Outcome::TimedOut
+        }
+    }
+}
+
+/// Kills the process group it holds when dropped (unless disarmed).
+struct KillGroupOnDrop(Option<u32>);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            kill_group(pgid);
         }
     }
 }
@@ -212,5 +229,29 @@ mod tests {
         });
         std::thread::sleep(Duration::from_millis(800));
         assert!(!marker.exists(), "the script's child survived the timeout");
+    }
+
+    #[test]
+    fn a_cancelled_run_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("child-alive");
+        let r = ScriptRunner::new(4);
+        let cmd = format!(
+            "/bin/sh -c '(sleep 0.6; touch {}) & sleep 30'",
+            marker.display()
+        );
+        rt().block_on(async {
+            let run = tokio::time::timeout(
+                Duration::from_millis(200),
+                r.run(&cmd, &[], None, Duration::from_secs(30)),
+            )
+            .await;
+            assert!(run.is_err(), "the run was not cancelled");
+        });
+        std::thread::sleep(Duration::from_millis(800));
+        assert!(
+            !marker.exists(),
+            "the script's child survived its cancelled run"
+        );
     }
 }

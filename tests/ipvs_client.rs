@@ -46,6 +46,10 @@ fn main() -> ExitCode {
             name: "timeouts",
             run: timeouts,
         },
+        Test {
+            name: "stats_after_real_traffic",
+            run: stats_after_real_traffic,
+        },
     ])
 }
 
@@ -577,28 +581,33 @@ fn edit_delete_and_errors() {
 
 fn multipart_dump_and_flush() {
     let mut c = client();
-    // Enough entries that the dumps span many netlink messages and reads.
-    let (n_svc, n_dest) = (400u32, 5u32);
+    // Enough entries that both dumps span several netlink reads (64 KiB
+    // each; a service entry with its stats is about 300 bytes, a
+    // destination about 250): 400 services, one of them with 400 real
+    // servers.
+    let n_svc = 400u32;
+    let big = tcp("10.1.0.1", 80);
+    let n_big = 400u32;
     for i in 0..n_svc {
         let id = tcp(&format!("10.{}.{}.1", 1 + i / 250, i % 250), 80);
         c.new_service(&service(id, "wrr")).expect("new service");
-        for j in 0..n_dest {
-            let d = dest(
-                &format!("192.168.{}.{}", i % 250, 10 + j),
-                8080,
-                Forward::Masq,
-                1 + j,
-            );
-            c.new_destination(&id, &d).expect("new dest");
-        }
+    }
+    for j in 0..n_big {
+        let d = dest(
+            &format!("192.168.{}.{}", j / 200, 1 + j % 200),
+            8080,
+            Forward::Masq,
+            1 + j,
+        );
+        c.new_destination(&big, &d).expect("new dest");
     }
     let svcs = c.service_entries().expect("dump");
     assert_eq!(svcs.len(), n_svc as usize);
-    let mut dests = 0;
-    for s in &svcs {
-        dests += c.dest_entries(&s.service.id).expect("dest dump").len();
-    }
-    assert_eq!(dests, (n_svc * n_dest) as usize);
+    let dests = c.dest_entries(&big).expect("dest dump");
+    assert_eq!(dests.len(), n_big as usize);
+    let mut weights: Vec<u32> = dests.iter().map(|d| d.dest.weight).collect();
+    weights.sort();
+    assert_eq!(weights, (1..=n_big).collect::<Vec<_>>());
     let listed = sh("ipvsadm", &["-Ln"]);
     assert_eq!(
         listed.lines().filter(|l| l.starts_with("TCP")).count(),
@@ -609,7 +618,7 @@ fn multipart_dump_and_flush() {
             .lines()
             .filter(|l| l.trim_start().starts_with("->") && !l.contains("Remote"))
             .count(),
-        (n_svc * n_dest) as usize
+        n_big as usize
     );
     c.flush().expect("flush");
     assert!(c.services().expect("services").is_empty());
@@ -705,4 +714,136 @@ fn timeouts() {
             udp: 60
         }
     );
+}
+
+/// Run `f` on a thread in the named network namespace.
+fn in_netns<T: Send + 'static>(
+    ns: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let fd = std::fs::File::open(&path).expect("netns file");
+        nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        f()
+    })
+}
+
+/// Real TCP through a NAT service (client and real server in their own
+/// namespaces, the test's namespace directing): the counters and
+/// connection counts read back equal ipvsadm's.
+fn stats_after_real_traffic() {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+
+    let tag = std::process::id();
+    let (rs, cli) = (format!("rs{tag}"), format!("cli{tag}"));
+    sh("sysctl", &["-qw", "net.ipv4.ip_forward=1"]);
+    for (ns, dev, net) in [(&rs, "vrs", "10.77.0"), (&cli, "vcli", "10.78.0")] {
+        sh("ip", &["netns", "add", ns]);
+        sh(
+            "ip",
+            &[
+                "link", "add", dev, "type", "veth", "peer", "name", "eth0", "netns", ns,
+            ],
+        );
+        sh("ip", &["addr", "add", &format!("{net}.1/24"), "dev", dev]);
+        sh("ip", &["link", "set", dev, "up"]);
+        sh(
+            "ip",
+            &[
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("{net}.2/24"),
+                "dev",
+                "eth0",
+            ],
+        );
+        sh("ip", &["-n", ns, "link", "set", "eth0", "up"]);
+        sh("ip", &["-n", ns, "link", "set", "lo", "up"]);
+        sh(
+            "ip",
+            &[
+                "-n",
+                ns,
+                "route",
+                "add",
+                "default",
+                "via",
+                &format!("{net}.1"),
+            ],
+        );
+    }
+    // The VIP is local on the director.
+    sh("ip", &["addr", "add", "10.77.1.1/32", "dev", "lo"]);
+    let mut c = client();
+    let id = tcp("10.77.1.1", 80);
+    c.new_service(&service(id, "rr")).expect("service");
+    c.new_destination(&id, &dest("10.77.0.2", 8080, Forward::Masq, 1))
+        .expect("dest");
+
+    const N: usize = 3;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = in_netns(&rs, move || {
+        let l = TcpListener::bind("10.77.0.2:8080").expect("listen");
+        tx.send(()).expect("ready");
+        for _ in 0..N {
+            let (mut s, _) = l.accept().expect("accept");
+            s.write_all(b"hello from rs").expect("write");
+        }
+    });
+    rx.recv().expect("server ready");
+    let got = in_netns(&cli, || {
+        let vip: SocketAddr = "10.77.1.1:80".parse().expect("vip");
+        (0..N)
+            .map(|_| {
+                let mut s =
+                    TcpStream::connect_timeout(&vip, Duration::from_secs(10)).expect("connect");
+                s.set_read_timeout(Some(Duration::from_secs(10)))
+                    .expect("timeout");
+                let mut buf = String::new();
+                s.read_to_string(&mut buf).expect("read");
+                buf
+            })
+            .collect::<Vec<_>>()
+    })
+    .join()
+    .expect("client");
+    server.join().expect("server");
+    assert_eq!(got, vec!["hello from rs"; N]);
+
+    // The kernel folds its per-CPU counters into what it reports every 2 s:
+    // wait until the service shows the connections, then one more round.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let e = c.service_entry(&id).expect("service");
+        if e.stats.conns >= N as u64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "counters never showed the traffic: {:?}",
+            e.stats
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    let e = c.service_entry(&id).expect("service");
+    assert_eq!(e.stats.conns, N as u64);
+    assert!(
+        e.stats.inpkts >= 3 * N as u64 && e.stats.outpkts >= 2 * N as u64,
+        "{:?}",
+        e.stats
+    );
+    assert!(e.stats.outbytes > e.stats.inbytes, "{:?}", e.stats);
+    let d = c.dest_entries(&id).expect("dests");
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].stats.conns, N as u64);
+    assert_eq!(d[0].active_conns + d[0].inactive_conns, N as u32);
+    assert_same_as_ipvsadm(&mut c);
+    c.zero(Some(&id)).expect("zero");
+    assert_eq!(c.service_entry(&id).expect("service").stats.conns, 0);
 }

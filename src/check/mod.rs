@@ -10,10 +10,22 @@
 //!   so the syncer never looks inside a checker and a checker never talks to
 //!   the kernel.
 
+pub mod track_file;
+pub mod track_process;
 pub mod verdict;
+pub mod vrrp_script;
 
 pub use verdict::{RealServerKey, RealServerUpdate, ServiceKey};
 
 pub mod probe;
 
 pub use probe::{Probe, ProbeOutcome};
+
+// Checker types other than TCP/HTTP/SSL (issue 4).
+pub mod dns;
+pub mod file;
+pub mod misc;
+pub mod ping;
+pub mod smtp;
+pub mod target;
+pub mod udp;

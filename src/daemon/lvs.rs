@@ -76,6 +76,11 @@ impl LvsHandle {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// The snapshot as the status socket and the metrics read it.
+    pub fn shared_status(&self) -> Arc<Mutex<LvsStatus>> {
+        self.status.clone()
+    }
+
     /// Apply a new (validated) configuration: only what changed.
     pub fn reload(&self, cfg: &Config) {
         let spec = desired::build(cfg);
@@ -379,4 +384,125 @@ fn sync_state(s: types::SyncDaemonState) -> crate::ipvs::SyncState {
 /// IPVS in the kernel).
 pub fn kernel_client() -> Result<KernelClient, IpvsError> {
     IpvsClient::new().map(KernelClient)
+}
+
+/// Prometheus metrics of the syncer: requests by type, errors, repairs,
+/// and per virtual/real server state.
+#[derive(Debug)]
+pub struct IpvsCollector {
+    pub status: Arc<Mutex<LvsStatus>>,
+}
+
+type Labels = Vec<(&'static str, String)>;
+
+fn encode_rows<M: prometheus_client::encoding::EncodeMetric>(
+    enc: &mut prometheus_client::encoding::DescriptorEncoder,
+    name: &str,
+    help: &str,
+    kind: prometheus_client::metrics::MetricType,
+    rows: Vec<(Labels, M)>,
+) -> Result<(), std::fmt::Error> {
+    let mut fam = enc.encode_descriptor(name, help, None, kind)?;
+    for (labels, m) in rows {
+        m.encode(fam.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+impl prometheus_client::collector::Collector for IpvsCollector {
+    fn encode(
+        &self,
+        mut enc: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::metrics::counter::ConstCounter;
+        use prometheus_client::metrics::gauge::ConstGauge;
+        use prometheus_client::metrics::MetricType;
+        let st = self
+            .status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let c = st.counts;
+        let op = |name: &str, v: u64| (vec![("op", name.to_owned())], ConstCounter::new(v));
+        encode_rows(
+            &mut enc,
+            "ipvs_requests",
+            "IPVS requests sent to the kernel, by type",
+            MetricType::Counter,
+            vec![
+                op("new_service", c.new_service),
+                op("set_service", c.set_service),
+                op("del_service", c.del_service),
+                op("new_dest", c.new_dest),
+                op("set_dest", c.set_dest),
+                op("del_dest", c.del_dest),
+                op("flush", c.flush),
+                op("sync_daemon", c.sync_daemon),
+                op("set_config", c.set_config),
+            ],
+        )?;
+        encode_rows(
+            &mut enc,
+            "ipvs_errors",
+            "IPVS requests the kernel refused",
+            MetricType::Counter,
+            vec![(Vec::new(), ConstCounter::new(c.errors))],
+        )?;
+        encode_rows(
+            &mut enc,
+            "ipvs_repairs",
+            "Out-of-band changes to our IPVS services repaired by the reconcile",
+            MetricType::Counter,
+            vec![(Vec::new(), ConstCounter::new(c.repairs))],
+        )?;
+        let vs_rows =
+            |f: &dyn Fn(&crate::ipvs::syncer::VsStatus) -> i64| -> Vec<(Labels, ConstGauge)> {
+                st.virtual_servers
+                    .iter()
+                    .map(|v| {
+                        (
+                            vec![("virtual_server", v.name.clone())],
+                            ConstGauge::new(f(v)),
+                        )
+                    })
+                    .collect()
+            };
+        encode_rows(
+            &mut enc,
+            "ipvs_quorum_up",
+            "1 while the virtual server has quorum",
+            MetricType::Gauge,
+            vs_rows(&|v| i64::from(v.quorum_up)),
+        )?;
+        encode_rows(
+            &mut enc,
+            "ipvs_sorry_server_active",
+            "1 while the sorry server replaces the real servers",
+            MetricType::Gauge,
+            vs_rows(&|v| i64::from(v.sorry_server_active)),
+        )?;
+        let rs: Vec<(Labels, ConstGauge)> = st
+            .virtual_servers
+            .iter()
+            .flat_map(|v| {
+                v.real_servers.iter().map(move |r| {
+                    (
+                        vec![
+                            ("virtual_server", v.name.clone()),
+                            ("real_server", format!("[{}]:{}", r.key.addr, r.key.port)),
+                        ],
+                        ConstGauge::new(i64::from(r.alive)),
+                    )
+                })
+            })
+            .collect();
+        encode_rows(
+            &mut enc,
+            "ipvs_real_server_up",
+            "1 while the checkers say the real server is alive",
+            MetricType::Gauge,
+            rs,
+        )?;
+        Ok(())
+    }
 }

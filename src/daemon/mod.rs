@@ -10,8 +10,12 @@
 
 pub mod dump;
 pub mod lvs;
+pub mod metrics;
 pub mod pidfile;
+pub mod reload;
 pub mod specs;
+pub mod status;
+pub mod trackers;
 
 use crate::cli::Cli;
 use crate::config::{self, LoadOptions};
@@ -102,12 +106,70 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             return 1;
         }
     };
+    // Status and metrics read the same shared state; other subsystems add
+    // their sections and collectors to `registry` and `hub`.
+    let reloads = reload::SharedReloadStats::default();
+    let registry = status::StatusRegistry::default();
+    {
+        let stats = stats.clone();
+        registry.register("vrrp", move || {
+            status::to_value(&*stats.lock().unwrap_or_else(|p| p.into_inner()))
+        });
+        let reloads = reloads.clone();
+        registry.register("reload", move || {
+            status::to_value(&*reloads.lock().unwrap_or_else(|p| p.into_inner()))
+        });
+    }
+    let hub = metrics::MetricsHub::default();
+    hub.add(Box::new(metrics::VrrpCollector {
+        stats: stats.clone(),
+        reloads: reloads.clone(),
+    }));
     let lvs = if run_lvs {
         start_lvs(cli, &loaded.config, engine_cfg.script_user)
     } else {
         None
     };
-    let code = rt.block_on(signal_loop(cli, opts, ctl_tx, stats.clone(), lvs.as_ref()));
+    if let Some(l) = &lvs {
+        let st = l.shared_status();
+        registry.register("ipvs", move || {
+            status::to_value(&*st.lock().unwrap_or_else(|p| p.into_inner()))
+        });
+        hub.add(Box::new(lvs::IpvsCollector {
+            status: l.shared_status(),
+        }));
+    }
+    let engine = vrrp_thread.as_ref().map(|_| ctl_tx.clone());
+    let tracker_cfg = specs::tracker_config(&loaded.config);
+    let code = rt.block_on(async {
+        let _control = match status::serve(&cli.control_socket, registry.clone()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!("control socket: {e}; `keepalived-rs status` will not answer");
+                None
+            }
+        };
+        let _metrics = match cli.metrics {
+            Some(addr) => match metrics::serve(addr, hub.clone()).await {
+                Ok(h) => Some(AbortOnDrop(h)),
+                Err(e) => {
+                    tracing::error!(%addr, error = %e, "cannot serve metrics");
+                    stop_engine(&ctl_tx).await;
+                    return 1;
+                }
+            },
+            None => None,
+        };
+        let ctx = Signals {
+            cli,
+            opts,
+            trackers: run_vrrp.then(|| trackers::start(tracker_cfg, ctl_tx.clone())),
+            engine,
+            reloads,
+            lvs: lvs.as_ref(),
+        };
+        signal_loop(ctx, ctl_tx, stats.clone()).await
+    });
     if let Some(l) = lvs {
         rt.block_on(l.stop(std::time::Duration::from_secs(30)));
     }
@@ -195,13 +257,31 @@ fn vrrp_thread_main(
     });
 }
 
-async fn signal_loop(
-    cli: &Cli,
+/// Aborts a task when dropped (the metrics server at exit).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What the signal loop needs to reload.
+struct Signals<'a> {
+    cli: &'a Cli,
     opts: LoadOptions,
-    ctl: mpsc::Sender<Control>,
-    stats: SharedStats,
-    lvs: Option<&lvs::LvsHandle>,
-) -> i32 {
+    /// VRRP trackers (vrrp_script, track_file, track_process): restarted
+    /// from the new configuration on reload, as instance indices follow it.
+    trackers: Option<trackers::Trackers>,
+    /// The engine, if the VRRP thread runs.
+    engine: Option<mpsc::Sender<Control>>,
+    reloads: reload::SharedReloadStats,
+    /// The IPVS syncer, if it runs.
+    lvs: Option<&'a lvs::LvsHandle>,
+}
+
+async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: SharedStats) -> i32 {
+    let cli = sig.cli;
     use tokio::signal::unix::{signal, SignalKind};
     let json_signal = crate::cli::signum("JSON").unwrap_or(libc::SIGRTMIN() + 2);
     let (mut term, mut int, mut hup, mut usr1, mut usr2, mut json) = match (
@@ -227,29 +307,38 @@ async fn signal_loop(
             _ = json.recv() => dump::write(&cli.dump_dir, dump::Kind::Json, &stats),
             _ = hup.recv() => {
                 // Validate-then-swap: read and check the whole new configuration
-                // first; on any error keep running the old one.
-                let loaded = config::load_file(&cli.use_file, &opts);
-                if loaded.diags.cannot_run() || loaded.diags.count(config::diag::Severity::Error) > 0 {
-                    for d in &loaded.diags.items {
-                        tracing::warn!("{d}");
+                // first (off this thread); on any error keep running the old one.
+                let applied = reload::reload(reload::Target {
+                    cli,
+                    opts: &sig.opts,
+                    engine: sig.engine.as_ref(),
+                    stats: &sig.reloads,
+                })
+                .await;
+                if let Some(new) = applied {
+                    // Other subsystems reload from `new` here (checkers, IPVS syncer).
+                    if let Some(l) = sig.lvs {
+                        l.reload(&new.config);
                     }
-                    tracing::error!("reload: the new configuration has errors; keeping the running one");
-                } else {
-                    if let Some(l) = lvs {
-                        l.reload(&loaded.config);
+                    if let (Some(t), Some(engine)) = (sig.trackers.as_mut(), sig.engine.as_ref()) {
+                        t.stop();
+                        *t = trackers::start(specs::tracker_config(&new.config), engine.clone());
                     }
-                    tracing::warn!("reload: the configuration is valid, but applying a new VRRP configuration \
-                        without a restart is not implemented yet; keeping the running one");
                 }
             }
         }
     }
     tracing::info!("stopping");
+    stop_engine(&ctl).await;
+    0
+}
+
+/// Graceful engine stop, bounded.
+async fn stop_engine(ctl: &mpsc::Sender<Control>) {
     let (done_tx, done_rx) = oneshot::channel();
     if ctl.send(Control::Shutdown(done_tx)).await.is_ok() {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), done_rx).await;
     }
-    0
 }
 
 /// Real-time scheduling for the VRRP thread: best effort, logged.

@@ -1,9 +1,13 @@
 //! From the configuration model to the engines' run-time descriptions:
 //! keepalived's defaults and global_defs fallbacks are resolved here, once.
 
+use super::trackers::{TrackerConfig, TrackerRef, TrackerUse};
+use crate::check::track_file::FileSpec;
+use crate::check::track_process::{ProcessMatcher, ProcessSpec, QuorumState};
+use crate::check::vrrp_script::ScriptSpec;
 use crate::config::model::{
     AuthType, Broadcast, Config, GlobalDefs, InitialState as CfgState, IpAddressSpec, NotifyScript,
-    VrrpInstance,
+    TrackedRef, VrrpInstance,
 };
 use crate::script::RunAs;
 use crate::vrrp::engine::EngineConfig;
@@ -34,6 +38,16 @@ pub fn engine_config(cfg: &Config) -> Result<EngineConfig, String> {
         if members.is_empty() {
             continue;
         }
+        // A sync group's tracked interfaces apply to every member.
+        for &m in &members {
+            instances[m]
+                .track_interfaces
+                .extend(sg.track_interface.iter().map(|t| TrackedInterface {
+                    name: t.name.clone(),
+                    weight: t.weight,
+                    reverse: t.weight_reverse,
+                }));
+        }
         groups.push(SyncGroupSpec {
             name: sg.name.clone(),
             members,
@@ -58,6 +72,43 @@ pub fn engine_config(cfg: &Config) -> Result<EngineConfig, String> {
         groups,
         script_user: script_user(g),
         notify_timeout: Duration::from_secs(10),
+        fifos: notify_fifos(g),
+    })
+}
+
+/// `notify_fifo` and `vrrp_notify_fifo` (both receive the VRRP events).
+fn notify_fifos(g: &GlobalDefs) -> Vec<crate::vrrp::notify_fifo::FifoSpec> {
+    [
+        (&g.notify_fifo, &g.notify_fifo_script),
+        (&g.vrrp_notify_fifo, &g.vrrp_notify_fifo_script),
+    ]
+    .into_iter()
+    .filter_map(|(fifo, script)| {
+        let fifo = fifo.as_ref().filter(|f| !f.name.is_empty())?;
+        Some(crate::vrrp::notify_fifo::FifoSpec {
+            path: fifo.name.clone().into(),
+            owner: fifo.user.as_ref().and_then(resolve_user),
+            script: script.as_ref().map(|s| {
+                (
+                    s.script.clone(),
+                    s.user.as_ref().and_then(resolve_user).or(script_user(g)),
+                )
+            }),
+        })
+    })
+    .collect()
+}
+
+fn resolve_user(u: &crate::config::model::vrrp::ScriptUser) -> Option<RunAs> {
+    let user = nix::unistd::User::from_name(&u.user).ok().flatten()?;
+    let gid = u
+        .group
+        .as_ref()
+        .and_then(|grp| nix::unistd::Group::from_name(grp).ok().flatten())
+        .map_or(user.gid.as_raw(), |grp| grp.gid.as_raw());
+    Some(RunAs {
+        uid: user.uid.as_raw(),
+        gid,
     })
 }
 
@@ -85,6 +136,169 @@ fn script_user(g: &GlobalDefs) -> Option<RunAs> {
         .map_or(user.gid.as_raw(), |grp| grp.gid.as_raw());
     Some(RunAs {
         uid: user.uid.as_raw(),
+        gid,
+    })
+}
+
+/// The trackers other than interfaces, and each instance's uses of them
+/// (index = the instance's position in the configuration, as in the engine).
+///
+/// keepalived's rules: a use without `weight` takes the tracker's own weight
+/// and `reverse`; the trackers of a sync group apply to every member; a
+/// weighted tracker of a sync group member (unless the group has
+/// `sync_group_tracking_weight`) or of an address owner (priority 255) is
+/// ignored, except that a track_file left at its default weight 1 is kept
+/// with weight 0 (`-t` reports both).
+pub fn tracker_config(cfg: &Config) -> TrackerConfig {
+    let g = &cfg.global_defs;
+    let default_user = script_user(g);
+    let mut out = TrackerConfig::default();
+    let mut script_ids = Vec::new();
+    for s in &cfg.vrrp_script {
+        let run_as = match &s.user {
+            None => default_user,
+            Some(u) => match run_as(&u.user, u.group.as_deref()) {
+                Some(r) => Some(r),
+                None => {
+                    // Never fall back to root for a script meant to run as
+                    // someone else: leave it out (its instances ignore it).
+                    tracing::error!(script = %s.name, user = %u.user,
+                        "vrrp_script: unknown user or group; the script is not run");
+                    script_ids.push(None);
+                    continue;
+                }
+            },
+        };
+        script_ids.push(Some(out.scripts.len()));
+        out.scripts.push(ScriptSpec {
+            name: s.name.clone(),
+            command: s.script.clone(),
+            interval: secs(s.interval),
+            timeout: s.timeout.map_or(secs(s.interval), secs),
+            rise: s.rise,
+            fall: s.fall,
+            init_fail: s.init_fail,
+            run_as,
+        });
+    }
+    for f in &cfg.track_file {
+        out.files.push(FileSpec {
+            name: f.name.clone(),
+            path: f.file.clone().into(),
+            init: f.init_file.clone(),
+        });
+    }
+    for p in &cfg.vrrp_track_process {
+        out.processes.push(ProcessSpec {
+            name: p.name.clone(),
+            matcher: ProcessMatcher::new(p),
+            quorum: QuorumState::new(p),
+        });
+    }
+    let find_script = |name: &str| {
+        let i = cfg.vrrp_script.iter().position(|s| s.name == name)?;
+        let s = &cfg.vrrp_script[i];
+        Some((script_ids[i]?, s.weight, s.weight_reverse))
+    };
+    let find_file = |name: &str| {
+        let i = cfg.track_file.iter().position(|s| s.name == name)?;
+        let f = &cfg.track_file[i];
+        Some((i, f.weight, f.weight_reverse))
+    };
+    let find_process = |name: &str| {
+        let i = cfg.vrrp_track_process.iter().position(|s| s.name == name)?;
+        let p = &cfg.vrrp_track_process[i];
+        Some((i, p.weight, p.weight_reverse))
+    };
+    let bfd_users = cfg
+        .vrrp_instance
+        .iter()
+        .filter(|vi| !vi.track_bfd.is_empty())
+        .map(|vi| vi.name.as_str())
+        .chain(
+            cfg.vrrp_sync_group
+                .iter()
+                .filter(|sg| !sg.track_bfd.is_empty())
+                .map(|sg| sg.name.as_str()),
+        )
+        .collect::<Vec<_>>();
+    if !bfd_users.is_empty() {
+        tracing::warn!(users = ?bfd_users, "track_bfd is not implemented; it is ignored");
+    }
+    for vi in &cfg.vrrp_instance {
+        let group = cfg
+            .vrrp_sync_group
+            .iter()
+            .find(|sg| sg.group.iter().any(|m| m == &vi.name));
+        let no_weights = group.is_some_and(|sg| !sg.sync_group_tracking_weight)
+            || vi.effective_priority() == 255;
+        let mut uses = Vec::new();
+        let mine = uses_of(&vi.track_script, TrackerRef::Script, &find_script)
+            .into_iter()
+            .chain(uses_of(&vi.track_file, TrackerRef::File, &find_file))
+            .chain(uses_of(
+                &vi.track_process,
+                TrackerRef::Process,
+                &find_process,
+            ));
+        for u in mine {
+            if !no_weights || u.weight == 0 {
+                uses.push(u);
+            } else if matches!(u.tracker, TrackerRef::File(_)) && u.weight == 1 {
+                uses.push(TrackerUse { weight: 0, ..u });
+            }
+        }
+        if let Some(sg) = group {
+            let theirs = uses_of(&sg.track_script, TrackerRef::Script, &find_script)
+                .into_iter()
+                .chain(uses_of(&sg.track_file, TrackerRef::File, &find_file))
+                .chain(uses_of(
+                    &sg.track_process,
+                    TrackerRef::Process,
+                    &find_process,
+                ));
+            uses.extend(theirs);
+        }
+        out.uses.push(uses);
+    }
+    out
+}
+
+/// A tracker found by name: its index, weight and reverse.
+type Found = (usize, i32, bool);
+
+/// The uses of the trackers named in `refs` (unknown names are left out:
+/// the configuration check has reported them).
+fn uses_of(
+    refs: &[TrackedRef],
+    kind: fn(usize) -> TrackerRef,
+    find: &dyn Fn(&str) -> Option<Found>,
+) -> Vec<TrackerUse> {
+    refs.iter()
+        .filter_map(|r| {
+            let (id, weight, reverse) = find(&r.name)?;
+            Some(TrackerUse {
+                tracker: kind(id),
+                weight: r.weight.unwrap_or(weight),
+                reverse: r.weight_reverse.unwrap_or(reverse),
+            })
+        })
+        .collect()
+}
+
+/// A user (and group, else the user's own) as uid/gid.
+fn run_as(user: &str, group: Option<&str>) -> Option<RunAs> {
+    let u = nix::unistd::User::from_name(user).ok().flatten()?;
+    let gid = match group {
+        Some(grp) => nix::unistd::Group::from_name(grp)
+            .ok()
+            .flatten()?
+            .gid
+            .as_raw(),
+        None => u.gid.as_raw(),
+    };
+    Some(RunAs {
+        uid: u.uid.as_raw(),
         gid,
     })
 }
@@ -212,6 +426,8 @@ fn instance_spec(vi: &VrrpInstance, g: &GlobalDefs) -> Result<InstanceSpec, Stri
         skip_check_adv_addr: vi.skip_check_adv_addr.unwrap_or(g.vrrp_skip_check_adv_addr),
         check_unicast_src: vi.check_unicast_src || g.vrrp_check_unicast_src,
         dont_track_primary: vi.dont_track_primary,
+        routes: vi.virtual_routes.clone(),
+        rules: vi.virtual_rules.clone(),
         track_interfaces: vi
             .track_interface
             .iter()
@@ -285,6 +501,57 @@ mod tests {
         o.preprocess.allow_includes = false;
         o.build.check_host = false;
         load_str("t.conf", text, &o).config
+    }
+
+    #[test]
+    fn tracker_uses_per_instance() {
+        let cfg = load(
+            "vrrp_script chk {\n script /bin/true\n weight -20\n interval 2\n}\n\
+             vrrp_script grp {\n script /bin/true\n weight 0\n init_fail\n}\n\
+             vrrp_script chk2 {\n script /bin/true\n weight 10\n}\n\
+             track_file tf {\n file /run/tf\n weight 3 reverse\n}\n\
+             vrrp_track_process nginx {\n process nginx\n weight 5\n}\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n priority 100\n\
+             virtual_ipaddress {\n 10.0.0.1\n }\n track_script {\n chk\n chk2 weight 7 reverse\n }\n\
+             track_file {\n tf\n }\n track_process {\n nginx weight -2\n }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 2\n priority 100\n\
+             virtual_ipaddress {\n 10.0.0.2\n }\n track_script {\n chk\n }\n}\n\
+             vrrp_instance C {\n interface eth0\n virtual_router_id 3\n priority 100\n\
+             virtual_ipaddress {\n 10.0.0.3\n }\n}\n\
+             vrrp_sync_group G {\n group {\n B\n C\n }\n track_script {\n grp\n }\n\
+             track_interface {\n eth1 weight 4\n }\n}\n",
+        );
+        let t = tracker_config(&cfg);
+        assert_eq!(t.scripts.len(), 3);
+        assert_eq!(t.scripts[0].interval, Duration::from_secs(2));
+        assert_eq!(
+            t.scripts[0].timeout,
+            Duration::from_secs(2),
+            "timeout defaults to the interval"
+        );
+        assert!(t.scripts[1].init_fail);
+        let u = |tracker, weight, reverse| TrackerUse {
+            tracker,
+            weight,
+            reverse,
+        };
+        use TrackerRef::*;
+        assert_eq!(
+            t.uses[0],
+            vec![
+                u(Script(0), -20, false),
+                u(Script(2), 7, true),
+                u(File(0), 3, true),
+                u(Process(0), -2, false),
+            ]
+        );
+        // B's own weighted script is ignored (sync group without
+        // sync_group_tracking_weight); the group's applies to both members.
+        assert_eq!(t.uses[1], vec![u(Script(1), 0, false)]);
+        assert_eq!(t.uses[2], vec![u(Script(1), 0, false)]);
+        let e = engine_config(&cfg).unwrap();
+        assert_eq!(e.instances[2].track_interfaces[0].name, "eth1");
+        assert_eq!(e.instances[2].track_interfaces[0].weight, 4);
     }
 
     #[test]

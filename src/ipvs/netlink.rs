@@ -50,6 +50,7 @@ pub struct Timeouts {
 }
 
 const RECV_BUF: usize = 64 * 1024;
+const RECV_TIMEOUT_SECS: i64 = 30;
 const ENOENT: i32 = 2;
 const ESRCH: i32 = 3;
 const EEXIST: i32 = 17;
@@ -97,6 +98,11 @@ impl IpvsClient {
             .map_err(|e| transport("netlink connect", e))?;
         // Extended ACKs carry the kernel's message text; harmless if refused.
         let _ = sock.set_ext_ack(true);
+        // The kernel answers at once; a reply that never comes becomes an
+        // error instead of a thread blocked for ever.
+        let tv = nix::sys::time::TimeVal::new(RECV_TIMEOUT_SECS, 0);
+        nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::ReceiveTimeout, &tv)
+            .map_err(|e| transport("netlink SO_RCVTIMEO", e))?;
         let mut c = IpvsClient {
             sock,
             family: 0,
@@ -162,6 +168,9 @@ impl IpvsClient {
                 .sock
                 .recv(&mut self.rx, libc::MSG_TRUNC)
                 .map_err(|e| transport("netlink recv", e))?;
+            if n == 0 {
+                return Err(IpvsError::Transport("netlink: empty read".into()));
+            }
             if n > self.rx.len() {
                 return Err(IpvsError::Transport(format!(
                     "netlink reply of {n} bytes truncated to {}",

@@ -239,6 +239,62 @@ impl Netlink {
     }
 }
 
+impl Netlink {
+    /// Add a route (`virtual_routes`); one that already exists is not an error.
+    pub async fn add_route(
+        &self,
+        msg: netlink_packet_route::route::RouteMessage,
+    ) -> Result<(), NetlinkError> {
+        match self.handle.route().add(msg).execute().await {
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(()),
+            r => Ok(r?),
+        }
+    }
+
+    /// Remove a route; one that is already gone is not an error.
+    pub async fn del_route(
+        &self,
+        msg: netlink_packet_route::route::RouteMessage,
+    ) -> Result<(), NetlinkError> {
+        match self.handle.route().del(msg).execute().await {
+            Err(rtnetlink::Error::NetlinkError(e))
+                if e.raw_code() == -libc::ESRCH || e.raw_code() == -libc::ENODEV =>
+            {
+                Ok(())
+            }
+            r => Ok(r?),
+        }
+    }
+
+    /// Add a rule (`virtual_rules`); one that already exists is not an error.
+    pub async fn add_rule(
+        &self,
+        msg: netlink_packet_route::rule::RuleMessage,
+    ) -> Result<(), NetlinkError> {
+        let mut req = self.handle.rule().add();
+        *req.message_mut() = msg;
+        match req.execute().await {
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(()),
+            r => Ok(r?),
+        }
+    }
+
+    /// Remove a rule; one that is already gone is not an error.
+    pub async fn del_rule(
+        &self,
+        msg: netlink_packet_route::rule::RuleMessage,
+    ) -> Result<(), NetlinkError> {
+        match self.handle.rule().del(msg).execute().await {
+            Err(rtnetlink::Error::NetlinkError(e))
+                if e.raw_code() == -libc::ENOENT || e.raw_code() == -libc::ESRCH =>
+            {
+                Ok(())
+            }
+            r => Ok(r?),
+        }
+    }
+}
+
 /// Subscribe to link and address changes. The returned stream ends when the
 /// socket fails; the caller re-reads state and resubscribes.
 pub fn monitor(

@@ -153,6 +153,103 @@ impl VrrpSocket {
     }
 }
 
+/// Reusable receive buffers for [`VrrpSocket::recv_batch`].
+pub struct RecvBuffers {
+    bufs: Vec<[u8; RECV_BUF]>,
+}
+
+/// Room for the largest IPv4 advert (20 + 8 + 255 × 4 + 8 bytes) and more.
+const RECV_BUF: usize = 2048;
+/// Adverts read per system call: a master sends every instance's advert in
+/// one burst, so a backup with many instances finds them queued together.
+const RECV_BATCH: usize = 32;
+
+impl Default for RecvBuffers {
+    fn default() -> Self {
+        RecvBuffers {
+            bufs: vec![[0u8; RECV_BUF]; RECV_BATCH],
+        }
+    }
+}
+
+impl VrrpSocket {
+    /// Wait for packets and read every queued one (up to a batch) into `out`;
+    /// IPv4 uses one `recvmmsg` per batch. Malformed IP headers are skipped.
+    pub async fn recv_batch(
+        &self,
+        bufs: &mut RecvBuffers,
+        out: &mut Vec<Received>,
+    ) -> io::Result<()> {
+        if self.v6 {
+            out.push(self.recv().await?);
+            while out.len() < RECV_BATCH {
+                match recv_v6(self.rx.get_ref()) {
+                    Ok(r) => out.push(r),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            return Ok(());
+        }
+        loop {
+            let mut guard = self.rx.readable().await?;
+            match recv_many_v4(self.rx.get_ref(), bufs, out) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    guard.clear_ready();
+                }
+                Ok(()) if out.is_empty() => {}
+                other => return other,
+            }
+        }
+    }
+}
+
+fn recv_many_v4(sock: &Socket, bufs: &mut RecvBuffers, out: &mut Vec<Received>) -> io::Result<()> {
+    let mut iovs: Vec<libc::iovec> = bufs
+        .bufs
+        .iter_mut()
+        .map(|b| libc::iovec {
+            iov_base: b.as_mut_ptr().cast(),
+            iov_len: b.len(),
+        })
+        .collect();
+    #[allow(unsafe_code)]
+    // SAFETY: mmsghdr is plain old data; all-zero is a valid value.
+    let mut hdrs: Vec<libc::mmsghdr> = iovs
+        .iter_mut()
+        .map(|iov| {
+            let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            h.msg_hdr.msg_iov = iov;
+            h.msg_hdr.msg_iovlen = 1;
+            h
+        })
+        .collect();
+    #[allow(unsafe_code)]
+    // SAFETY: every header points at one live iovec, which points at a live
+    // buffer of iov_len bytes; the kernel writes at most that much and the
+    // count of headers passed is the vector's length.
+    let n = unsafe {
+        libc::recvmmsg(
+            sock.as_raw_fd(),
+            hdrs.as_mut_ptr(),
+            hdrs.len() as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    for (h, buf) in hdrs.iter().zip(&bufs.bufs).take(n as usize) {
+        let len = (h.msg_len as usize).min(buf.len());
+        if let Some(r) = parse_ipv4(&buf[..len]) {
+            out.push(r);
+        }
+    }
+    Ok(())
+}
+
 /// Register a socket with the tokio reactor (must run inside a runtime).
 fn register(sock: Socket) -> io::Result<AsyncFd<Socket>> {
     #[allow(unsafe_code)]

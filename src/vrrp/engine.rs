@@ -33,6 +33,8 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+mod reload;
+
 #[derive(Debug, Error)]
 pub enum EngineError {
     #[error("{0}")]
@@ -61,12 +63,21 @@ pub enum Control {
     TrackerWeight { instance: usize, weight_sum: i32 },
     /// A weight-0 tracker of an instance failed (true) or recovered (false).
     TrackerFault { instance: usize, failed: bool },
+    /// Apply a new, already validated configuration in place (SIGHUP): kept
+    /// instances keep their state, see [`super::plan`]. Answers with a
+    /// one-line summary, or why nothing was changed.
+    Reload {
+        config: Box<EngineConfig>,
+        done: oneshot::Sender<Result<String, String>>,
+    },
 }
 
 /// Counters and state of one instance, for status, metrics and tests.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct InstanceStats {
     pub name: String,
+    pub interface: String,
+    pub vrid: u8,
     pub state: String,
     pub base_priority: u8,
     pub effective_priority: u8,
@@ -76,9 +87,29 @@ pub struct InstanceStats {
     /// Dropped adverts by reason (`length`, `ttl`, `checksum`, `auth_pass`, ...).
     pub dropped: BTreeMap<String, u64>,
     pub transitions: u64,
+    /// "FROM -> TO (Reason)".
     pub last_transition: Option<String>,
-    /// Times we saw another MASTER while MASTER (split brain).
+    /// When the last transition happened (seconds since the Unix epoch).
+    pub last_transition_unix: Option<u64>,
+    /// Split-brain episodes: as MASTER we heard another MASTER of our VRID
+    /// (lower priority, or equal from a lower address) and stayed MASTER.
+    /// One episode lasts while its adverts keep coming (less than three
+    /// advert intervals apart).
     pub split_brain: u64,
+}
+
+impl InstanceStats {
+    fn fresh(spec: &InstanceSpec) -> InstanceStats {
+        InstanceStats {
+            name: spec.name.clone(),
+            interface: spec.interface.clone(),
+            vrid: spec.params.vrid,
+            state: "INIT".into(),
+            base_priority: spec.params.priority,
+            effective_priority: spec.params.priority,
+            ..Default::default()
+        }
+    }
 }
 
 /// Shared view of the engine for status and metrics.
@@ -114,6 +145,59 @@ enum AddrOp {
         frames: Vec<(u32, Vec<u8>)>,
         count: u32,
     },
+    /// `virtual_routes` and `virtual_rules`, after the addresses they may need.
+    AddRouting(Arc<Routing>),
+    /// Routes and rules removed before the addresses.
+    RemoveRouting(Arc<Routing>),
+}
+
+/// Packets read from one socket (keyed by interface index and IPv6-ness).
+type PacketBatch = ((u32, bool), Vec<Received>);
+
+/// An instance's `virtual_routes` and `virtual_rules` as netlink messages.
+#[derive(Clone, Default)]
+struct Routing {
+    routes: Vec<netlink_packet_route::route::RouteMessage>,
+    rules: Vec<netlink_packet_route::rule::RuleMessage>,
+}
+
+impl Routing {
+    fn is_empty(&self) -> bool {
+        self.routes.is_empty() && self.rules.is_empty()
+    }
+
+    /// (in `self` only, in `new` only): what a reload removes and adds.
+    fn difference(&self, new: &Routing) -> (Routing, Routing) {
+        let gone = Routing {
+            routes: self
+                .routes
+                .iter()
+                .filter(|m| !new.routes.contains(m))
+                .cloned()
+                .collect(),
+            rules: self
+                .rules
+                .iter()
+                .filter(|m| !new.rules.contains(m))
+                .cloned()
+                .collect(),
+        };
+        let added = Routing {
+            routes: new
+                .routes
+                .iter()
+                .filter(|m| !self.routes.contains(m))
+                .cloned()
+                .collect(),
+            rules: new
+                .rules
+                .iter()
+                .filter(|m| !self.rules.contains(m))
+                .cloned()
+                .collect(),
+        };
+        (gone, added)
+    }
 }
 
 struct RtInstance {
@@ -125,10 +209,40 @@ struct RtInstance {
     socket_key: (u32, bool),
     rx: RxParams,
     addresses: Vec<AddressSpec>,
+    routing: Arc<Routing>,
     addr_tx: mpsc::UnboundedSender<AddrOp>,
     /// Tracked interfaces: (ifindex, weight, reverse).
     tracked: Vec<(u32, i32, bool)>,
     link_faults: Vec<u32>,
+    /// Weight of the tracked interfaces, and of the other trackers (from
+    /// `Control::TrackerWeight`): the state machine is given their sum.
+    interface_weight: i32,
+    tracker_weight: i32,
+    /// Last advert from another master while we stayed MASTER (split brain).
+    conflict_at: Option<Instant>,
+    /// Addresses we are removing to re-add them changed (reload): their
+    /// removal events are ours, not a loss.
+    expect_removed: Vec<(IpAddr, u32)>,
+}
+
+impl RtInstance {
+    /// Addresses, then the routes and rules that may depend on them.
+    fn add_addresses(&self) {
+        let _ = self.addr_tx.send(AddrOp::Add(self.addresses.clone()));
+        if !self.routing.is_empty() {
+            let _ = self.addr_tx.send(AddrOp::AddRouting(self.routing.clone()));
+        }
+    }
+
+    /// Routes and rules first, then the addresses.
+    fn remove_addresses(&self) {
+        if !self.routing.is_empty() {
+            let _ = self
+                .addr_tx
+                .send(AddrOp::RemoveRouting(self.routing.clone()));
+        }
+        let _ = self.addr_tx.send(AddrOp::Remove(self.addresses.clone()));
+    }
 }
 
 /// The engine's whole configuration.
@@ -140,6 +254,8 @@ pub struct EngineConfig {
     pub script_user: Option<RunAs>,
     /// How long a notify script may run.
     pub notify_timeout: Duration,
+    /// `notify_fifo` and `vrrp_notify_fifo`.
+    pub fifos: Vec<super::notify_fifo::FifoSpec>,
 }
 
 pub struct Engine {
@@ -147,16 +263,34 @@ pub struct Engine {
     slots: Vec<Slot>,
     inst: Vec<RtInstance>,
     groups: Vec<SyncGroupSpec>,
+    /// The configuration running now (what the next reload is diffed against).
+    config: EngineConfig,
     sockets: HashMap<(u32, bool), Arc<VrrpSocket>>,
+    /// The multicast groups each socket joined.
+    socket_groups: BTreeMap<(u32, bool), Vec<IpAddr>>,
+    /// One reader task per socket.
+    readers: HashMap<(u32, bool), tokio::task::JoinHandle<()>>,
+    /// Where readers deliver packets (set by `run`).
+    /// Reader tasks hand over every packet queued on their socket at once:
+    /// a master sends all its instances' adverts in one burst.
+    pkt_tx: Option<mpsc::Sender<PacketBatch>>,
+    nl: Netlink,
+    frames: Arc<FrameSocket>,
+    /// Prepared reloads (link and address tables read off the engine task).
+    reload_tx: mpsc::Sender<reload::Prepared>,
+    reload_rx: Option<mpsc::Receiver<reload::Prepared>>,
     epoch: Instant,
     stats: SharedStats,
     scripts: ScriptRunner,
     script_user: Option<RunAs>,
     notify_timeout: Duration,
+    fifos: Vec<super::notify_fifo::FifoWriter>,
     workers: Vec<tokio::task::JoinHandle<()>>,
     links: HashMap<u32, bool>,
     /// Running notify scripts: awaited (bounded) at stop so notify_stop runs.
     notifies: tokio::task::JoinSet<()>,
+    /// Instances by (socket, VRID): the receive path's lookup.
+    by_vrid: HashMap<((u32, bool), u8), Vec<usize>>,
 }
 
 fn packet_version(v: fsm::VrrpVersion) -> packet::VrrpVersion {
@@ -186,6 +320,236 @@ fn address_spec(vip: &VipSpec, ifindex: u32) -> AddressSpec {
     }
 }
 
+/// Where an instance runs on this host, resolved from the link and address tables.
+struct Placement {
+    link: LinkInfo,
+    src: IpAddr,
+    group: IpAddr,
+    /// Its socket: (ifindex, IPv6).
+    key: (u32, bool),
+}
+
+fn place(
+    spec: &InstanceSpec,
+    by_name: &HashMap<&str, &LinkInfo>,
+    addrs: &[crate::net::netlink::AddressInfo],
+) -> Result<Placement, EngineError> {
+    let link = by_name
+        .get(spec.interface.as_str())
+        .copied()
+        .ok_or_else(|| crate::net::netlink::NetlinkError::NoSuchLink(spec.interface.clone()))?;
+    let v6 = spec.is_ipv6();
+    let src = match spec.src_ip {
+        Some(s) => s,
+        None => addrs
+            .iter()
+            .filter(|a| a.ifindex == link.index)
+            .map(|a| a.addr)
+            .find(|a| match a {
+                IpAddr::V4(_) => !v6,
+                IpAddr::V6(x) => v6 && (x.segments()[0] & 0xffc0) == 0xfe80,
+            })
+            .ok_or_else(|| EngineError::NoSourceAddress(spec.name.clone()))?,
+    };
+    Ok(Placement {
+        link: link.clone(),
+        src,
+        group: mcast_group(spec),
+        key: (link.index, v6),
+    })
+}
+
+fn mcast_group(spec: &InstanceSpec) -> IpAddr {
+    spec.mcast_group.unwrap_or(if spec.is_ipv6() {
+        IpAddr::V6(VRRP_GROUP_V6)
+    } else {
+        IpAddr::V4(VRRP_GROUP_V4)
+    })
+}
+
+/// The sockets the instances need and the multicast groups each joins.
+fn socket_groups<'a>(
+    placed: impl Iterator<Item = (&'a InstanceSpec, &'a Placement)>,
+) -> BTreeMap<(u32, bool), Vec<IpAddr>> {
+    let mut out: BTreeMap<(u32, bool), Vec<IpAddr>> = BTreeMap::new();
+    for (spec, p) in placed {
+        let g = out.entry(p.key).or_default();
+        if spec.unicast_peers.is_empty() && !g.contains(&p.group) {
+            g.push(p.group);
+        }
+    }
+    for g in out.values_mut() {
+        g.sort();
+    }
+    out
+}
+
+fn open_socket(
+    spec: &InstanceSpec,
+    p: &Placement,
+    groups: &[IpAddr],
+) -> Result<VrrpSocket, EngineError> {
+    let (ifindex, v6) = p.key;
+    let link = &p.link;
+    let sock = if v6 {
+        let gs: Vec<Ipv6Addr> = groups
+            .iter()
+            .filter_map(|g| match g {
+                IpAddr::V6(a) => Some(*a),
+                _ => None,
+            })
+            .collect();
+        let IpAddr::V6(s) = p.src else {
+            return Err(EngineError::NoSourceAddress(spec.name.clone()));
+        };
+        VrrpSocket::open_v6(&link.name, ifindex, &gs, s, u32::from(spec.unicast_ttl))
+    } else {
+        let gs: Vec<Ipv4Addr> = groups
+            .iter()
+            .filter_map(|g| match g {
+                IpAddr::V4(a) => Some(*a),
+                _ => None,
+            })
+            .collect();
+        let IpAddr::V4(s) = p.src else {
+            return Err(EngineError::NoSourceAddress(spec.name.clone()));
+        };
+        VrrpSocket::open_v4(&link.name, ifindex, &gs, s, u32::from(spec.unicast_ttl))
+    };
+    sock.map_err(|e| EngineError::Socket {
+        instance: spec.name.clone(),
+        interface: link.name.clone(),
+        source: e,
+    })
+}
+
+/// What the packet layer checks received adverts against.
+fn rx_params(spec: &InstanceSpec, group: IpAddr, v6: bool) -> RxParams {
+    let family = if v6 { Family::Ipv6 } else { Family::Ipv4 };
+    let mut rx = RxParams::new(
+        packet_version(spec.params.version),
+        family,
+        spec.params.vrid,
+        u16::try_from(spec.params.advert_interval.centiseconds()).unwrap_or(u16::MAX),
+        spec.vips.iter().map(|v| v.addr).collect(),
+    );
+    if let Some(p) = spec.auth_pass {
+        rx.auth = RxAuth::Pass(p);
+    }
+    rx.skip_check_adv_addr = spec.skip_check_adv_addr;
+    if !spec.unicast_peers.is_empty() {
+        rx.unicast = Some(UnicastParams {
+            peers: spec.unicast_peers.clone(),
+            check_src: spec.check_unicast_src,
+        });
+    }
+    if let IpAddr::V4(g) = group {
+        rx.mcast_group_v4 = g;
+    }
+    rx
+}
+
+/// The kernel address of a VIP (its `dev`, or the instance's interface).
+fn vip_address(
+    vip: &VipSpec,
+    ifindex: u32,
+    by_name: &HashMap<&str, &LinkInfo>,
+) -> Result<AddressSpec, EngineError> {
+    let ifindex = match &vip.dev {
+        Some(dev) => by_name
+            .get(dev.as_str())
+            .map(|l| l.index)
+            .ok_or_else(|| crate::net::netlink::NetlinkError::NoSuchLink(dev.clone()))?,
+        None => ifindex,
+    };
+    Ok(address_spec(vip, ifindex))
+}
+
+fn vip_addresses(
+    spec: &InstanceSpec,
+    ifindex: u32,
+    by_name: &HashMap<&str, &LinkInfo>,
+) -> Result<Vec<AddressSpec>, EngineError> {
+    spec.vips
+        .iter()
+        .chain(&spec.excluded_vips)
+        .map(|v| vip_address(v, ifindex, by_name))
+        .collect()
+}
+
+/// An instance's `virtual_routes` and `virtual_rules` as netlink messages; a
+/// route that cannot be built (unknown interface, unsupported option) is
+/// logged and left out.
+fn routing_of(spec: &InstanceSpec, by_name: &HashMap<&str, &LinkInfo>) -> Routing {
+    let resolve = |name: &str| by_name.get(name).map(|l| l.index);
+    let mut routing = Routing::default();
+    for r in &spec.routes {
+        match crate::net::routes::route_message(r, &resolve) {
+            Ok(m) => routing.routes.push(m),
+            Err(e) => tracing::error!(instance = %spec.name, route = %r.to, error = %e,
+                "virtual route ignored"),
+        }
+    }
+    routing.rules = spec
+        .rules
+        .iter()
+        .map(crate::net::routes::rule_message)
+        .collect();
+    routing
+}
+
+fn tracked_links(spec: &InstanceSpec, by_name: &HashMap<&str, &LinkInfo>) -> Vec<(u32, i32, bool)> {
+    spec.track_interfaces
+        .iter()
+        .filter_map(|t| {
+            by_name
+                .get(t.name.as_str())
+                .map(|l| (l.index, t.weight, t.reverse))
+        })
+        .collect()
+}
+
+impl RtInstance {
+    /// The run-time side of a new instance, with its address worker.
+    fn new(
+        spec: InstanceSpec,
+        p: Placement,
+        addresses: Vec<AddressSpec>,
+        routing: Routing,
+        tracked: Vec<(u32, i32, bool)>,
+        nl: &Netlink,
+        frames: &Arc<FrameSocket>,
+    ) -> (RtInstance, tokio::task::JoinHandle<()>) {
+        let rx = rx_params(&spec, p.group, p.key.1);
+        let (addr_tx, addr_rx) = mpsc::unbounded_channel();
+        let worker = tokio::spawn(address_worker(
+            nl.clone(),
+            frames.clone(),
+            spec.name.clone(),
+            addr_rx,
+        ));
+        let rt = RtInstance {
+            spec,
+            ifindex: p.link.index,
+            mac: p.link.mac.unwrap_or([0; 6]),
+            src: p.src,
+            group: p.group,
+            socket_key: p.key,
+            rx,
+            addresses,
+            routing: Arc::new(routing),
+            addr_tx,
+            tracked,
+            link_faults: Vec::new(),
+            interface_weight: 0,
+            tracker_weight: 0,
+            conflict_at: None,
+            expect_removed: Vec::new(),
+        };
+        (rt, worker)
+    }
+}
+
 impl Engine {
     /// Resolve interfaces and addresses, open sockets, start workers.
     pub async fn start(cfg: EngineConfig, stats: SharedStats) -> Result<Engine, EngineError> {
@@ -200,142 +564,34 @@ impl Engine {
             source: e,
         })?);
 
-        let mut inst = Vec::new();
-        let mut sockets: HashMap<(u32, bool), Arc<VrrpSocket>> = HashMap::new();
-        let mut groups_by_socket: HashMap<(u32, bool), Vec<IpAddr>> = HashMap::new();
-        let mut workers = Vec::new();
-        let mut rt_specs = Vec::new();
-
+        let mut placed = Vec::new();
         for spec in &cfg.instances {
-            let link = by_name
-                .get(spec.interface.as_str())
-                .copied()
-                .ok_or_else(|| {
-                    crate::net::netlink::NetlinkError::NoSuchLink(spec.interface.clone())
-                })?;
-            let v6 = spec.is_ipv6();
-            let src = match spec.src_ip {
-                Some(s) => s,
-                None => addrs
-                    .iter()
-                    .filter(|a| a.ifindex == link.index)
-                    .map(|a| a.addr)
-                    .find(|a| match a {
-                        IpAddr::V4(_) => !v6,
-                        IpAddr::V6(x) => v6 && (x.segments()[0] & 0xffc0) == 0xfe80,
-                    })
-                    .ok_or_else(|| EngineError::NoSourceAddress(spec.name.clone()))?,
-            };
-            let group = spec.mcast_group.unwrap_or(if v6 {
-                IpAddr::V6(VRRP_GROUP_V6)
-            } else {
-                IpAddr::V4(VRRP_GROUP_V4)
-            });
-            let key = (link.index, v6);
-            let g = groups_by_socket.entry(key).or_default();
-            if spec.unicast_peers.is_empty() && !g.contains(&group) {
-                g.push(group);
-            }
-            rt_specs.push((spec.clone(), link.clone(), src, group, key));
+            placed.push(place(spec, &by_name, &addrs)?);
         }
-
+        let groups_by_socket = socket_groups(cfg.instances.iter().zip(&placed));
+        let mut sockets: HashMap<(u32, bool), Arc<VrrpSocket>> = HashMap::new();
         for (key, groups) in &groups_by_socket {
-            let (ifindex, v6) = *key;
-            let Some((spec, link, src, _, _)) = rt_specs.iter().find(|r| r.4 == *key) else {
+            let Some((spec, p)) = cfg
+                .instances
+                .iter()
+                .zip(&placed)
+                .find(|(_, p)| p.key == *key)
+            else {
                 continue;
             };
-            let sock = if v6 {
-                let gs: Vec<Ipv6Addr> = groups
-                    .iter()
-                    .filter_map(|g| match g {
-                        IpAddr::V6(a) => Some(*a),
-                        _ => None,
-                    })
-                    .collect();
-                let IpAddr::V6(s) = src else {
-                    return Err(EngineError::NoSourceAddress(spec.name.clone()));
-                };
-                VrrpSocket::open_v6(&link.name, ifindex, &gs, *s, u32::from(spec.unicast_ttl))
-            } else {
-                let gs: Vec<Ipv4Addr> = groups
-                    .iter()
-                    .filter_map(|g| match g {
-                        IpAddr::V4(a) => Some(*a),
-                        _ => None,
-                    })
-                    .collect();
-                let IpAddr::V4(s) = src else {
-                    return Err(EngineError::NoSourceAddress(spec.name.clone()));
-                };
-                VrrpSocket::open_v4(&link.name, ifindex, &gs, *s, u32::from(spec.unicast_ttl))
-            }
-            .map_err(|e| EngineError::Socket {
-                instance: spec.name.clone(),
-                interface: link.name.clone(),
-                source: e,
-            })?;
-            sockets.insert(*key, Arc::new(sock));
+            sockets.insert(*key, Arc::new(open_socket(spec, p, groups)?));
         }
 
-        for (spec, link, src, group, key) in rt_specs {
-            let family = if key.1 { Family::Ipv6 } else { Family::Ipv4 };
-            let mut rx = RxParams::new(
-                packet_version(spec.params.version),
-                family,
-                spec.params.vrid,
-                u16::try_from(spec.params.advert_interval.centiseconds()).unwrap_or(u16::MAX),
-                spec.vips.iter().map(|v| v.addr).collect(),
-            );
-            if let Some(p) = spec.auth_pass {
-                rx.auth = RxAuth::Pass(p);
-            }
-            rx.skip_check_adv_addr = spec.skip_check_adv_addr;
-            if !spec.unicast_peers.is_empty() {
-                rx.unicast = Some(UnicastParams {
-                    peers: spec.unicast_peers.clone(),
-                    check_src: spec.check_unicast_src,
-                });
-            }
-            if let IpAddr::V4(g) = group {
-                rx.mcast_group_v4 = g;
-            }
-            let mut addresses = Vec::new();
-            for vip in spec.vips.iter().chain(&spec.excluded_vips) {
-                let ifindex = match &vip.dev {
-                    Some(dev) => by_name.get(dev.as_str()).map(|l| l.index).ok_or_else(|| {
-                        crate::net::netlink::NetlinkError::NoSuchLink(dev.clone())
-                    })?,
-                    None => link.index,
-                };
-                addresses.push(address_spec(vip, ifindex));
-            }
-            let mut tracked = Vec::new();
-            for t in &spec.track_interfaces {
-                if let Some(l) = by_name.get(t.name.as_str()) {
-                    tracked.push((l.index, t.weight, t.reverse));
-                }
-            }
-            let (addr_tx, addr_rx) = mpsc::unbounded_channel();
-            workers.push(tokio::spawn(address_worker(
-                nl.clone(),
-                frames.clone(),
-                spec.name.clone(),
-                addr_rx,
-            )));
-            let mac = link.mac.unwrap_or([0; 6]);
-            inst.push(RtInstance {
-                spec,
-                ifindex: link.index,
-                mac,
-                src,
-                group,
-                socket_key: key,
-                rx,
-                addresses,
-                addr_tx,
-                tracked,
-                link_faults: Vec::new(),
-            });
+        let mut inst = Vec::new();
+        let mut workers = Vec::new();
+        for (spec, p) in cfg.instances.iter().zip(placed) {
+            let addresses = vip_addresses(spec, p.link.index, &by_name)?;
+            let tracked = tracked_links(spec, &by_name);
+            let routing = routing_of(spec, &by_name);
+            let (rt, worker) =
+                RtInstance::new(spec.clone(), p, addresses, routing, tracked, &nl, &frames);
+            workers.push(worker);
+            inst.push(rt);
         }
 
         // Build the state machines, grouping sync-group members.
@@ -377,24 +633,24 @@ impl Engine {
 
         {
             let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
-            *s = inst
-                .iter()
-                .map(|r| InstanceStats {
-                    name: r.spec.name.clone(),
-                    state: "INIT".into(),
-                    base_priority: r.spec.params.priority,
-                    effective_priority: r.spec.params.priority,
-                    ..Default::default()
-                })
-                .collect();
+            *s = inst.iter().map(|r| InstanceStats::fresh(&r.spec)).collect();
         }
         let link_state = links.iter().map(|l| (l.index, l.up)).collect();
-        Ok(Engine {
+        let (reload_tx, reload_rx) = mpsc::channel(4);
+        let mut engine = Engine {
             units,
             slots,
             inst,
-            groups: cfg.groups,
+            groups: cfg.groups.clone(),
+            config: cfg.clone(),
             sockets,
+            socket_groups: groups_by_socket,
+            readers: HashMap::new(),
+            pkt_tx: None,
+            nl,
+            frames,
+            reload_tx,
+            reload_rx: Some(reload_rx),
             epoch: Instant::now(),
             stats,
             scripts: ScriptRunner::new(16),
@@ -404,10 +660,35 @@ impl Engine {
             } else {
                 cfg.notify_timeout
             },
+            fifos: cfg
+                .fifos
+                .iter()
+                .filter_map(|f| match super::notify_fifo::FifoWriter::open(f) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        tracing::error!(fifo = %f.path.display(), error = %e, "cannot open notify FIFO");
+                        None
+                    }
+                })
+                .collect(),
             workers,
             links: link_state,
             notifies: tokio::task::JoinSet::new(),
-        })
+            by_vrid: HashMap::new(),
+        };
+        engine.index_vrids();
+        Ok(engine)
+    }
+
+    /// Rebuild the (socket, VRID) → instances index; call after instances change.
+    fn index_vrids(&mut self) {
+        self.by_vrid.clear();
+        for (i, r) in self.inst.iter().enumerate() {
+            self.by_vrid
+                .entry((r.socket_key, r.spec.params.vrid))
+                .or_default()
+                .push(i);
+        }
     }
 
     fn now(&self) -> Timestamp {
@@ -424,30 +705,15 @@ impl Engine {
 
     /// Run until a Shutdown control arrives (or the control channel closes).
     pub async fn run(mut self, mut ctl: mpsc::Receiver<Control>) {
-        let (pkt_tx, mut pkt_rx) = mpsc::channel::<((u32, bool), Received)>(1024);
-        let mut readers = Vec::new();
-        for (key, sock) in &self.sockets {
-            let sock = sock.clone();
-            let tx = pkt_tx.clone();
-            let key = *key;
-            readers.push(tokio::spawn(async move {
-                loop {
-                    match sock.recv().await {
-                        Ok(r) => {
-                            if tx.send((key, r)).await.is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {}
-                        Err(e) => {
-                            tracing::warn!(error = %e, "VRRP receive failed");
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                        }
-                    }
-                }
-            }));
+        let (pkt_tx, mut pkt_rx) = mpsc::channel::<PacketBatch>(256);
+        self.pkt_tx = Some(pkt_tx);
+        let keys: Vec<(u32, bool)> = self.sockets.keys().copied().collect();
+        for key in keys {
+            self.spawn_reader(key);
         }
-        drop(pkt_tx);
+        let Some(mut reload_rx) = self.reload_rx.take() else {
+            return;
+        };
         let mut events = match crate::net::netlink::monitor() {
             Ok(s) => Some(s),
             Err(e) => {
@@ -458,7 +724,7 @@ impl Engine {
 
         // Leftover addresses of a previous run: we start in BACKUP, so remove them.
         for r in &self.inst {
-            let _ = r.addr_tx.send(AddrOp::Remove(r.addresses.clone()));
+            r.remove_addresses();
         }
         // Interfaces already down at start put their instances in FAULT.
         for i in 0..self.inst.len() {
@@ -481,8 +747,12 @@ impl Engine {
                         break;
                     }
                     Some(Control::TrackerWeight { instance, weight_sum }) => {
-                        let now = self.now();
-                        self.instance_event(instance, Event::TrackerUpdate { weight_sum }, now);
+                        if let Some(r) = self.inst.get_mut(instance) {
+                            r.tracker_weight = weight_sum;
+                            let weight_sum = r.interface_weight.saturating_add(weight_sum);
+                            let now = self.now();
+                            self.instance_event(instance, Event::TrackerUpdate { weight_sum }, now);
+                        }
                     }
                     Some(Control::TrackerFault { instance, failed }) => {
                         let now = self.now();
@@ -493,6 +763,7 @@ impl Engine {
                         };
                         self.instance_event(instance, ev, now);
                     }
+                    Some(Control::Reload { config, done }) => self.prepare_reload(*config, done),
                     None => {
                         self.shutdown().await;
                         break;
@@ -507,12 +778,45 @@ impl Engine {
                         }
                     }
                 }
-                Some((key, pkt)) = pkt_rx.recv() => self.on_packet(key, pkt),
+                Some((key, pkts)) = pkt_rx.recv() => {
+                    for pkt in pkts {
+                        self.on_packet(key, pkt);
+                    }
+                }
                 Some(ev) = next_event(&mut events) => self.on_net_event(ev),
+                Some(prepared) = reload_rx.recv() => self.finish_reload(prepared),
             }
         }
-        for r in readers {
+        for (_, r) in self.readers.drain() {
             r.abort();
+        }
+    }
+
+    /// Start (or restart) the reader task of socket `key`.
+    fn spawn_reader(&mut self, key: (u32, bool)) {
+        let (Some(sock), Some(tx)) = (self.sockets.get(&key).cloned(), self.pkt_tx.clone()) else {
+            return;
+        };
+        let task = tokio::spawn(async move {
+            let mut bufs = crate::net::sockets::RecvBuffers::default();
+            loop {
+                let mut batch = Vec::new();
+                match sock.recv_batch(&mut bufs, &mut batch).await {
+                    Ok(()) => {
+                        if tx.send((key, batch)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "VRRP receive failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        });
+        if let Some(old) = self.readers.insert(key, task) {
+            old.abort();
         }
     }
 
@@ -526,26 +830,19 @@ impl Engine {
             ttl_or_hoplimit: Some(pkt.ttl),
             multicast: pkt.multicast(),
         };
-        // No instance of ours on this interface uses that VRID: count it on
-        // the interface's instances (keepalived's log_unknown_vrids case).
-        let ours = |r: &RtInstance| r.socket_key == key && pkt.src != r.src;
-        if !self
-            .inst
-            .iter()
-            .any(|r| ours(r) && r.spec.params.vrid == vrid)
-        {
+        let Some(targets) = self.by_vrid.get(&(key, vrid)).cloned() else {
+            // No instance of ours on this interface uses that VRID: count it on
+            // the interface's instances (keepalived's log_unknown_vrids case).
+            let ours = |r: &RtInstance| r.socket_key == key && pkt.src != r.src;
             for i in 0..self.inst.len() {
                 if ours(&self.inst[i]) {
                     self.with_stats(i, |s| *s.dropped.entry("vrid".into()).or_default() += 1);
                 }
             }
             return;
-        }
-        for i in 0..self.inst.len() {
+        };
+        for i in targets {
             let r = &self.inst[i];
-            if r.socket_key != key || r.spec.params.vrid != vrid {
-                continue;
-            }
             // Our own adverts come back only through other paths (loop is off);
             // ignore anything from our source address.
             if pkt.src == r.src {
@@ -558,13 +855,7 @@ impl Engine {
                     let priority = valid.advert.priority;
                     tracing::trace!(instance = %self.inst[i].spec.name, peer = %pkt.src, priority, "advert received");
                     self.with_stats(i, |s| s.adverts_received += 1);
-                    if self.instance_state(i) == State::Master && priority != 0 {
-                        // Another master on our VRID: count it (split brain) when
-                        // it is not simply a better master about to win.
-                        self.with_stats(i, |s| s.split_brain += 1);
-                        tracing::warn!(instance = %self.inst[i].spec.name, peer = %pkt.src, priority,
-                            "another MASTER is advertising this VRID (split brain)");
-                    }
+                    let was_master = self.instance_state(i) == State::Master;
                     let ev = Event::AdvertReceived(ReceivedAdvert {
                         version: fsm_version(valid.advert.version()),
                         priority,
@@ -573,6 +864,9 @@ impl Engine {
                     });
                     let now = self.now();
                     self.instance_event(i, ev, now);
+                    if was_master && priority != 0 && self.instance_state(i) == State::Master {
+                        self.split_brain(i, pkt.src, priority);
+                    }
                 }
                 Err(reason) => {
                     let name = reason.as_str().to_owned();
@@ -581,6 +875,26 @@ impl Engine {
                     self.with_stats(i, |s| *s.dropped.entry(name).or_default() += 1);
                 }
             }
+        }
+    }
+
+    /// As MASTER we heard another MASTER of our VRID and stayed MASTER (its
+    /// priority is lower, or equal from a lower address): two masters at once.
+    /// A higher-priority advert is not counted: we step down and the
+    /// conflict ends by itself. Counted once per episode (adverts less than
+    /// three advert intervals apart), logged loudly at its start.
+    fn split_brain(&mut self, i: usize, peer: IpAddr, priority: u8) {
+        let now = Instant::now();
+        let r = &mut self.inst[i];
+        let window = r.spec.params.advert_interval.as_duration() * 3;
+        let new_episode = r
+            .conflict_at
+            .is_none_or(|at| now.saturating_duration_since(at) > window);
+        r.conflict_at = Some(now);
+        if new_episode {
+            tracing::warn!(instance = %r.spec.name, %peer, priority,
+                "split brain: another MASTER is advertising this VRID; it should step down");
+            self.with_stats(i, |s| s.split_brain += 1);
         }
     }
 
@@ -608,6 +922,16 @@ impl Engine {
                         .addresses
                         .iter()
                         .any(|s| s.addr == a.addr && s.ifindex == a.ifindex);
+                    // Our own removal of a changed address (a reload replacing
+                    // it with another prefix or label) is not a loss.
+                    let expected = &mut self.inst[i].expect_removed;
+                    if let Some(k) = expected
+                        .iter()
+                        .position(|&(addr, idx)| addr == a.addr && idx == a.ifindex)
+                    {
+                        expected.swap_remove(k);
+                        continue;
+                    }
                     if lost && self.instance_state(i) == State::Master {
                         tracing::warn!(instance = %self.inst[i].spec.name, address = %a.addr,
                             "a virtual address was removed behind our back");
@@ -625,20 +949,11 @@ impl Engine {
         let r = &self.inst[i];
         let mut down_fault =
             !r.spec.dont_track_primary && !self.links.get(&r.ifindex).copied().unwrap_or(false);
-        let mut weight = 0;
-        for &(idx, w, reverse) in &r.tracked {
-            // `weight N reverse`: the weight applies in the opposite link state.
-            let up = self.links.get(&idx).copied().unwrap_or(false) != (reverse && w != 0);
-            if !up {
-                if w == 0 {
-                    down_fault = true;
-                } else if w < 0 {
-                    weight += w;
-                }
-            } else if w > 0 {
-                weight += w;
-            }
-        }
+        let effect = super::track::combine(r.tracked.iter().map(|&(idx, w, reverse)| {
+            super::track::up_down(self.links.get(&idx).copied().unwrap_or(false), w, reverse)
+        }));
+        down_fault |= effect.fault;
+        let weight = super::track::weight_sum_i32(effect.weight);
         let was_fault = !self.inst[i].link_faults.is_empty();
         if down_fault != was_fault {
             self.inst[i].link_faults = if down_fault { vec![1] } else { Vec::new() };
@@ -651,8 +966,10 @@ impl Engine {
             self.instance_event(i, ev, now);
         }
         if !self.inst[i].tracked.is_empty() {
+            self.inst[i].interface_weight = weight;
+            let weight_sum = weight.saturating_add(self.inst[i].tracker_weight);
             let now = self.now();
-            self.instance_event(i, Event::TrackerUpdate { weight_sum: weight }, now);
+            self.instance_event(i, Event::TrackerUpdate { weight_sum }, now);
         }
     }
 
@@ -781,14 +1098,8 @@ impl Engine {
     fn perform(&mut self, i: usize, action: Action) {
         match action {
             Action::SendAdvert { priority } => self.send_advert(i, priority),
-            Action::AddVips => {
-                let r = &self.inst[i];
-                let _ = r.addr_tx.send(AddrOp::Add(r.addresses.clone()));
-            }
-            Action::RemoveVips => {
-                let r = &self.inst[i];
-                let _ = r.addr_tx.send(AddrOp::Remove(r.addresses.clone()));
-            }
+            Action::AddVips => self.inst[i].add_addresses(),
+            Action::RemoveVips => self.inst[i].remove_addresses(),
             Action::SendGratuitous { count } => {
                 let r = &self.inst[i];
                 let frames = announce_frames(r);
@@ -810,6 +1121,10 @@ impl Engine {
                         from.keepalived_name(),
                         to.keepalived_name()
                     ));
+                    s.last_transition_unix = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .ok()
+                        .map(|d| d.as_secs());
                 });
                 let notify = self.inst[i].spec.notify.clone();
                 self.run_notify(&notify, "INSTANCE", &name, to, priority);
@@ -890,6 +1205,13 @@ impl Engine {
 
     fn run_notify(&mut self, notify: &NotifySpec, kind: &str, name: &str, to: State, priority: u8) {
         while self.notifies.try_join_next().is_some() {}
+        if !self.fifos.is_empty() && to != State::Init {
+            let prio = (kind == "INSTANCE").then_some(priority);
+            let line = super::notify_fifo::event_line(kind, name, to.keepalived_name(), prio);
+            for f in &mut self.fifos {
+                f.write_line(&line);
+            }
+        }
         let specific = match to {
             State::Master => notify.master.clone(),
             State::Backup => notify.backup.clone(),
@@ -942,6 +1264,7 @@ impl Engine {
         let Some(inst) = inst else { return };
         let state = inst.state().keepalived_name().to_owned();
         let eff = inst.effective_priority();
+        let base = inst.base_priority();
         let master = if inst.state() == State::Master {
             Some(self.inst[i].src)
         } else {
@@ -949,6 +1272,7 @@ impl Engine {
         };
         self.with_stats(i, |x| {
             x.state = state;
+            x.base_priority = base;
             x.effective_priority = eff;
             x.master = master;
         });
@@ -975,20 +1299,27 @@ impl Engine {
             while notifies.join_next().await.is_some() {}
         })
         .await;
+        for f in self.fifos.drain(..) {
+            f.close();
+        }
     }
 }
 
 fn announce_frames(r: &RtInstance) -> Vec<(u32, Vec<u8>)> {
+    frames_for(r.mac, &r.addresses)
+}
+
+fn frames_for(mac: [u8; 6], addresses: &[AddressSpec]) -> Vec<(u32, Vec<u8>)> {
     let mut out = Vec::new();
-    for a in &r.addresses {
+    for a in addresses {
         match a.addr {
             IpAddr::V4(v4) => out.push((
                 a.ifindex,
-                crate::net::garp::gratuitous_arp(r.mac, v4).to_vec(),
+                crate::net::garp::gratuitous_arp(mac, v4).to_vec(),
             )),
             IpAddr::V6(v6) => out.push((
                 a.ifindex,
-                crate::net::garp::unsolicited_na_frame(r.mac, v6, false).to_vec(),
+                crate::net::garp::unsolicited_na_frame(mac, v6, false).to_vec(),
             )),
         }
     }
@@ -1019,6 +1350,30 @@ async fn address_worker(
                     }
                 }
             }
+            AddrOp::AddRouting(routing) => {
+                for m in &routing.routes {
+                    if let Err(e) = nl.add_route(m.clone()).await {
+                        tracing::error!(instance = %name, error = %e, "cannot add virtual route");
+                    }
+                }
+                for m in &routing.rules {
+                    if let Err(e) = nl.add_rule(m.clone()).await {
+                        tracing::error!(instance = %name, error = %e, "cannot add virtual rule");
+                    }
+                }
+            }
+            AddrOp::RemoveRouting(routing) => {
+                for m in &routing.rules {
+                    if let Err(e) = nl.del_rule(m.clone()).await {
+                        tracing::error!(instance = %name, error = %e, "cannot remove virtual rule");
+                    }
+                }
+                for m in &routing.routes {
+                    if let Err(e) = nl.del_route(m.clone()).await {
+                        tracing::error!(instance = %name, error = %e, "cannot remove virtual route");
+                    }
+                }
+            }
             AddrOp::Announce {
                 frames: list,
                 count,
@@ -1042,6 +1397,10 @@ async fn address_worker(
 /// CLOCK_MONOTONIC (the clock `Instant` uses) fires when the deadline is due.
 struct DeadlineTimer {
     fd: Option<AsyncFd<TimerFdHandle>>,
+    /// What the timerfd is set to. A later deadline does not re-arm it: the
+    /// early expiry costs one idle loop turn, while re-arming on every advert
+    /// (each pushes a backup's Master_Down timer) costs a system call each.
+    armed: std::cell::Cell<Option<Instant>>,
     base_instant: std::time::Instant,
     base_mono: Duration,
 }
@@ -1079,6 +1438,7 @@ impl DeadlineTimer {
         }
         DeadlineTimer {
             fd,
+            armed: std::cell::Cell::new(None),
             base_instant,
             base_mono,
         }
@@ -1091,6 +1451,30 @@ impl DeadlineTimer {
         let Some(fd) = &self.fd else {
             return tokio::time::sleep_until(deadline).await;
         };
+        if self.armed.get().is_none_or(|armed| deadline < armed) && !self.arm(fd, deadline) {
+            return tokio::time::sleep_until(deadline).await;
+        }
+        loop {
+            let Ok(mut guard) = fd.readable().await else {
+                self.armed.set(None);
+                return tokio::time::sleep_until(deadline).await;
+            };
+            match guard.get_inner().0.wait() {
+                Ok(()) => {
+                    self.armed.set(None);
+                    return;
+                }
+                Err(nix::errno::Errno::EAGAIN) => guard.clear_ready(),
+                Err(_) => {
+                    self.armed.set(None);
+                    return tokio::time::sleep_until(deadline).await;
+                }
+            }
+        }
+    }
+
+    /// Set the timerfd to `deadline`; false if the kernel refused.
+    fn arm(&self, fd: &AsyncFd<TimerFdHandle>, deadline: Instant) -> bool {
         use nix::sys::time::TimeSpec;
         use nix::sys::timerfd::{Expiration, TimerSetTimeFlags};
         let since = deadline
@@ -1107,18 +1491,11 @@ impl DeadlineTimer {
             )
             .is_err()
         {
-            return tokio::time::sleep_until(deadline).await;
+            self.armed.set(None);
+            return false;
         }
-        loop {
-            let Ok(mut guard) = fd.readable().await else {
-                return tokio::time::sleep_until(deadline).await;
-            };
-            match guard.get_inner().0.wait() {
-                Ok(()) => return,
-                Err(nix::errno::Errno::EAGAIN) => guard.clear_ready(),
-                Err(_) => return tokio::time::sleep_until(deadline).await,
-            }
-        }
+        self.armed.set(Some(deadline));
+        true
     }
 }
 

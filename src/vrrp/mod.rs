@@ -3,5 +3,8 @@
 //! them with real sockets and timers ([`engine`]).
 pub mod engine;
 pub mod fsm;
+pub mod notify_fifo;
 pub mod packet;
+pub mod plan;
 pub mod spec;
+pub mod track;

@@ -88,6 +88,10 @@ pub struct InstanceSpec {
     pub notify: NotifySpec,
     /// Index into the engine's sync groups.
     pub sync_group: Option<usize>,
+    /// `virtual_routes`: installed after the addresses when MASTER.
+    pub routes: Vec<crate::config::model::vrrp::RouteSpec>,
+    /// `virtual_rules`: installed after the routes when MASTER.
+    pub rules: Vec<crate::config::model::vrrp::RuleSpec>,
 }
 
 impl InstanceSpec {

@@ -290,6 +290,68 @@ impl Instance {
         out
     }
 
+    /// Applies new parameters from a configuration reload without leaving the
+    /// current state: timers keep running, a master stays master.
+    ///
+    /// The VRID and the primary address are the reload's matching key and are
+    /// kept. A changed configured priority replaces the base priority (and
+    /// re-applies the tracker weights); an unchanged one keeps the base,
+    /// including keepalived's lowering to 254 after an owner conflict. A
+    /// shorter advert interval pulls a master's next advert in; a backup keeps
+    /// its master-down timer (the next advert re-arms it with the new values).
+    #[must_use = "the driver must perform the returned actions"]
+    pub fn reconfigure(
+        &mut self,
+        params: InstanceParams,
+        now: Timestamp,
+    ) -> Result<Vec<Action>, ParamsError> {
+        let mut params = params;
+        params.vrid = self.params.vrid;
+        params.primary_address = self.params.primary_address;
+        params.validate()?;
+        let mut out = Vec::new();
+        let old = std::mem::replace(&mut self.params, params);
+        if old.priority != self.params.priority {
+            self.base_priority = self.params.priority;
+        }
+        if self.is_owner() {
+            if self.effective_priority != PRIORITY_OWNER {
+                let from = self.effective_priority;
+                self.effective_priority = PRIORITY_OWNER;
+                out.push(Action::PriorityChanged {
+                    from,
+                    to: PRIORITY_OWNER,
+                });
+            }
+        } else {
+            self.update_effective_priority(&mut out);
+        }
+        let interval = self.params.advert_interval.as_duration();
+        let interval_changed = old.advert_interval != self.params.advert_interval;
+        let garp = self.params.garp;
+        match &mut self.phase {
+            Phase::Master(master) => {
+                self.master_adver_interval = interval;
+                if interval_changed && master.advert_at > now + interval {
+                    master.advert_at = now + interval;
+                }
+                if garp.master_refresh != old.garp.master_refresh {
+                    master.garp_refresh_at =
+                        (!garp.master_refresh.is_zero()).then(|| now + garp.master_refresh);
+                }
+            }
+            Phase::Backup(backup) => {
+                // v2 has no learned interval; a v3 backup keeps the master's
+                // until its next advert, unless it has heard no master yet.
+                if self.params.version == VrrpVersion::V2 || backup.master.is_none() {
+                    self.master_adver_interval = interval;
+                }
+            }
+            Phase::Init | Phase::Fault | Phase::Stop => self.master_adver_interval = interval,
+        }
+        Ok(out)
+    }
+
     // ===== event handlers =====
 
     /// RFC 5798 §6.4.1, as keepalived does it (vrrp_init_state): a fault wins,

@@ -58,6 +58,9 @@ pub enum SyncGroupError {
     /// No member has this index.
     #[error("sync group has no member {0}")]
     UnknownMember(usize),
+    /// New parameters for a member were rejected.
+    #[error("{0}")]
+    Params(super::ParamsError),
 }
 
 impl SyncGroup {
@@ -150,6 +153,92 @@ impl SyncGroup {
         } else {
             self.process(member, event, now, &mut out);
         }
+        Ok(out)
+    }
+
+    /// Takes the group apart (a reload that changes its membership).
+    #[must_use]
+    pub fn into_members(self) -> Vec<Instance> {
+        self.members
+    }
+
+    /// A group formed by a configuration reload from members that may be
+    /// running already (kept instances, in any state) and new ones (in Init).
+    ///
+    /// The running members decide the group state: FAULT if one of them has
+    /// a fault of its own, MASTER if all of them are MASTER, BACKUP
+    /// otherwise; running members in another state follow it (a MASTER sent
+    /// to BACKUP does not release: the group has a master elsewhere or will
+    /// elect one). New members start with the group's permissions, so they
+    /// join a MASTER group when their own master-down timer fires. With no
+    /// running member the group stays in Init: send it `Startup`.
+    ///
+    /// # Errors
+    /// [`SyncGroupError::NoMembers`] for an empty list.
+    pub fn regroup(
+        members: Vec<Instance>,
+        now: Timestamp,
+    ) -> Result<(Self, Vec<GroupAction>), SyncGroupError> {
+        let mut group = Self::new(members)?;
+        let mut out = Vec::new();
+        let running: Vec<&Instance> = group
+            .members
+            .iter()
+            .filter(|m| m.state() != State::Init)
+            .collect();
+        if running.is_empty() {
+            return Ok((group, out));
+        }
+        let state = if running.iter().any(|m| m.has_own_fault()) {
+            State::Fault
+        } else if running.iter().all(|m| m.state() == State::Master) {
+            State::Master
+        } else {
+            State::Backup
+        };
+        let directive = match state {
+            State::Fault => SyncDirective::Fault,
+            State::Master => SyncDirective::Master,
+            _ => SyncDirective::Backup,
+        };
+        let gate = SyncGate {
+            may_become_master: state == State::Master,
+            may_leave_fault: state != State::Fault,
+        };
+        for (index, member) in group.members.iter_mut().enumerate() {
+            let actions = match member.state() {
+                State::Init => member.handle_gated(Event::Startup, now, gate),
+                s if s != state => {
+                    member.handle_gated(Event::SyncGroup(directive), now, SyncGate::OPEN)
+                }
+                _ => Vec::new(),
+            };
+            push_member_actions(index, actions, &mut out);
+        }
+        group.state = state;
+        Ok((group, out))
+    }
+
+    /// [`Instance::reconfigure`] for one member (a configuration reload):
+    /// no state changes, so the other members are not involved.
+    ///
+    /// # Errors
+    /// [`SyncGroupError::UnknownMember`], or the new parameters are invalid.
+    pub fn reconfigure_member(
+        &mut self,
+        member: usize,
+        params: super::InstanceParams,
+        now: Timestamp,
+    ) -> Result<Vec<GroupAction>, SyncGroupError> {
+        let instance = self
+            .members
+            .get_mut(member)
+            .ok_or(SyncGroupError::UnknownMember(member))?;
+        let actions = instance
+            .reconfigure(params, now)
+            .map_err(SyncGroupError::Params)?;
+        let mut out = Vec::new();
+        push_member_actions(member, actions, &mut out);
         Ok(out)
     }
 

@@ -722,6 +722,147 @@ fn status_accessors_follow_transitions() {
     assert_eq!(State::Fault.keepalived_name(), "FAULT");
 }
 
+// ===== reload: reconfigure in place =====
+
+#[test]
+fn reconfigure_keeps_master_and_its_timers() {
+    let mut instance = Instance::new(v2(100)).unwrap();
+    let _ = instance.handle(Event::Startup, s(0));
+    let _ = instance.handle(Event::Timer, ns(MDI_100));
+    assert_eq!(instance.state(), State::Master);
+    let deadline = instance.next_deadline();
+    // Same parameters: nothing to do, nothing moves.
+    let actions = instance.reconfigure(v2(100), s(4)).unwrap();
+    assert_eq!(actions, vec![]);
+    assert_eq!(instance.state(), State::Master);
+    assert_eq!(instance.next_deadline(), deadline);
+    // A new priority: announced by the next advert, no state change.
+    let actions = instance.reconfigure(v2(120), s(4)).unwrap();
+    assert_eq!(
+        actions,
+        vec![Action::PriorityChanged { from: 100, to: 120 }]
+    );
+    assert_eq!(instance.state(), State::Master);
+    assert_eq!(instance.base_priority(), 120);
+    assert_eq!(instance.next_deadline(), deadline);
+    let actions = instance.handle(Event::Timer, deadline.unwrap());
+    assert_eq!(actions, vec![send(120)]);
+}
+
+#[test]
+fn reconfigure_shorter_interval_pulls_the_next_advert_in() {
+    let mut instance = Instance::new(v3(100, 100)).unwrap();
+    let _ = instance.handle(Event::Startup, s(0));
+    let mdi = instance.next_deadline().unwrap();
+    let _ = instance.handle(Event::Timer, mdi);
+    assert_eq!(instance.next_deadline(), Some(mdi + Duration::from_secs(1)));
+    let _ = instance.reconfigure(v3(100, 10), mdi).unwrap();
+    assert_eq!(
+        instance.next_deadline(),
+        Some(mdi + Duration::from_millis(100))
+    );
+    assert_eq!(instance.master_adver_interval(), Duration::from_millis(100));
+    // A longer one waits for the advert already scheduled.
+    let _ = instance.reconfigure(v3(100, 200), mdi).unwrap();
+    assert_eq!(
+        instance.next_deadline(),
+        Some(mdi + Duration::from_millis(100))
+    );
+}
+
+#[test]
+fn reconfigure_backup_keeps_its_master_and_timer() {
+    let mut instance = Instance::new(v2(100)).unwrap();
+    let _ = instance.handle(Event::Startup, s(0));
+    let _ = instance.handle(adv(200, HIGHER_IP), s(1));
+    let deadline = instance.next_deadline();
+    let actions = instance.reconfigure(v2(100), s(2)).unwrap();
+    assert!(actions.is_empty());
+    assert_eq!(instance.state(), State::Backup);
+    assert_eq!(instance.next_deadline(), deadline);
+    assert_eq!(
+        instance.current_master().map(|p| p.address),
+        Some(HIGHER_IP)
+    );
+}
+
+#[test]
+fn reconfigure_priority_keeps_tracker_weights_and_owner_rules() {
+    let mut instance = Instance::new(v2(100)).unwrap();
+    let _ = instance.handle(Event::Startup, s(0));
+    let _ = instance.handle(Event::TrackerUpdate { weight_sum: -20 }, s(1));
+    assert_eq!(instance.effective_priority(), 80);
+    let _ = instance.reconfigure(v2(150), s(2)).unwrap();
+    assert_eq!(instance.effective_priority(), 130);
+    // Becoming the owner: 255 whatever the trackers say.
+    let actions = instance.reconfigure(v2(255), s(3)).unwrap();
+    assert_eq!(
+        actions,
+        vec![Action::PriorityChanged { from: 130, to: 255 }]
+    );
+    // And back.
+    let _ = instance.reconfigure(v2(150), s(4)).unwrap();
+    assert_eq!(instance.effective_priority(), 130);
+    // Invalid parameters are refused and change nothing.
+    assert!(instance
+        .reconfigure(with(v2(150), |p| p.down_timer_adverts = 0), s(5))
+        .is_err());
+    assert_eq!(instance.params().down_timer_adverts, 3);
+    // The VRID and the primary address are the reload key: never changed here.
+    let _ = instance
+        .reconfigure(with(v2(150), |p| p.vrid = 9), s(6))
+        .unwrap();
+    assert_eq!(instance.params().vrid, 51);
+}
+
+#[test]
+fn regroup_keeps_running_members_and_starts_new_ones() {
+    let master = || {
+        let mut a = Instance::new(v2(100)).unwrap();
+        let _ = a.handle(Event::Startup, s(0));
+        let _ = a.handle(Event::Timer, ns(MDI_100));
+        assert_eq!(a.state(), State::Master);
+        a
+    };
+    // A MASTER and a new member: the group is MASTER, the new member starts
+    // in BACKUP and joins as MASTER when its own timer fires.
+    let (mut g, actions) =
+        SyncGroup::regroup(vec![master(), Instance::new(v2(100)).unwrap()], s(4)).unwrap();
+    assert_eq!(g.state(), State::Master);
+    assert_eq!(g.members()[0].state(), State::Master);
+    assert_eq!(g.members()[1].state(), State::Backup);
+    assert!(actions
+        .iter()
+        .all(|a| matches!(a, GroupAction::Member { member: 1, .. })));
+    let due = g.members()[1].next_deadline().unwrap();
+    let _ = g.handle_group(Event::Timer, due);
+    assert_eq!(g.members()[1].state(), State::Master);
+
+    // A MASTER and a BACKUP: BACKUP wins, the master steps down without
+    // releasing (no priority-0 advert).
+    let mut backup = Instance::new(v2(100)).unwrap();
+    let _ = backup.handle(Event::Startup, s(0));
+    let (g, actions) = SyncGroup::regroup(vec![master(), backup], s(4)).unwrap();
+    assert_eq!(g.state(), State::Backup);
+    assert_eq!(g.members()[0].state(), State::Backup);
+    assert!(!actions.contains(&m(0, send(0))), "{actions:?}");
+    assert!(actions.contains(&m(0, Action::RemoveVips)));
+
+    // A member with a fault of its own takes the group to FAULT.
+    let mut faulty = Instance::new(v2(100)).unwrap();
+    let _ = faulty.handle(Event::Startup, s(0));
+    let _ = faulty.handle(Event::FaultSet(FaultCause::InterfaceDown), s(1));
+    let (g, _) = SyncGroup::regroup(vec![master(), faulty], s(4)).unwrap();
+    assert_eq!(g.state(), State::Fault);
+    assert_eq!(g.members()[0].state(), State::Fault);
+
+    // Only new members: left in Init for a normal start.
+    let (g, actions) = SyncGroup::regroup(vec![Instance::new(v2(100)).unwrap()], s(4)).unwrap();
+    assert_eq!(g.state(), State::Init);
+    assert!(actions.is_empty());
+    assert_eq!(g.into_members().len(), 1);
+}
+
 // ===== sync groups =====
 
 #[derive(Clone, Copy)]
