@@ -9,6 +9,7 @@
 //!   checkers and the IPVS syncer; it never blocks the VRRP thread.
 
 pub mod dump;
+pub mod lvs;
 pub mod metrics;
 pub mod pidfile;
 pub mod reload;
@@ -33,12 +34,8 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             return 3;
         }
     };
-    if cli.check && !cli.vrrp {
-        tracing::warn!(
-            "-C/--check: the checker and IPVS subsystems are not implemented yet; nothing to run"
-        );
-    }
     let run_vrrp = !cli.check || cli.vrrp;
+    let run_lvs = !cli.vrrp || cli.check;
 
     if !cli.dont_fork {
         // Detach before any thread or runtime exists.
@@ -79,6 +76,9 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             }
         }
     } else {
+        // No VRRP engine: close its control channel, so the stop does not
+        // wait for an answer that cannot come.
+        drop(ctl_rx);
         let _ = ready_tx.send(Ok(()));
         None
     };
@@ -129,6 +129,20 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         stats: stats.clone(),
         reloads: reloads.clone(),
     }));
+    let lvs = if run_lvs {
+        start_lvs(cli, &loaded.config, engine_cfg.script_user)
+    } else {
+        None
+    };
+    if let Some(l) = &lvs {
+        let st = l.shared_status();
+        registry.register("ipvs", move || {
+            status::to_value(&*st.lock().unwrap_or_else(|p| p.into_inner()))
+        });
+        hub.add(Box::new(lvs::IpvsCollector {
+            status: l.shared_status(),
+        }));
+    }
     let engine = vrrp_thread.as_ref().map(|_| ctl_tx.clone());
     let tracker_cfg = specs::tracker_config(&loaded.config);
     let code = rt.block_on(async {
@@ -156,15 +170,51 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             trackers: run_vrrp.then(|| trackers::start(tracker_cfg, ctl_tx.clone())),
             engine,
             reloads,
+            lvs: lvs.as_ref(),
         };
         signal_loop(ctx, ctl_tx, stats.clone()).await
     });
+    if let Some(l) = lvs {
+        rt.block_on(l.stop(std::time::Duration::from_secs(30)));
+    }
     if let Some(h) = vrrp_thread {
         let _ = h.join();
     }
     drop(held);
     tracing::info!("keepalived-rs stopped");
     code
+}
+
+/// The IPVS syncer (with the checkers' verdicts), when the configuration
+/// has virtual servers.
+fn start_lvs(
+    cli: &Cli,
+    cfg: &config::model::Config,
+    script_user: Option<crate::script::RunAs>,
+) -> Option<lvs::LvsHandle> {
+    if cfg.virtual_server.is_empty() {
+        return None;
+    }
+    let client = match lvs::kernel_client() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("IPVS: {e}; virtual servers are not programmed");
+            return None;
+        }
+    };
+    let (rs_tx, rs_rx) = mpsc::unbounded_channel::<crate::check::RealServerUpdate>();
+    // CHECKER HOOK: the checkers send their verdicts on `rs_tx`, e.g.
+    // `crate::check::realserver::start(cfg, rs_tx)`. Until they run, real
+    // servers keep their starting state (alive, unless checked with alpha).
+    drop(rs_tx);
+    let settings = lvs::LvsSettings::new(cli.dont_release_ipvs, script_user);
+    match lvs::start(client, cfg, settings, rs_rx) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the IPVS thread");
+            None
+        }
+    }
 }
 
 fn pid_files(cli: &Cli) -> Vec<PathBuf> {
@@ -233,6 +283,8 @@ struct Signals<'a> {
     /// The engine, if the VRRP thread runs.
     engine: Option<mpsc::Sender<Control>>,
     reloads: reload::SharedReloadStats,
+    /// The IPVS syncer, if it runs.
+    lvs: Option<&'a lvs::LvsHandle>,
 }
 
 async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: SharedStats) -> i32 {
@@ -274,6 +326,9 @@ async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Sh
                 .await;
                 if let Some(new) = applied {
                     // Other subsystems reload from `new` here (checkers, IPVS syncer).
+                    if let Some(l) = sig.lvs {
+                        l.reload(&new.config);
+                    }
                     if let (Some(t), Some(engine)) = (sig.trackers.as_mut(), sig.engine.as_ref()) {
                         t.stop();
                         *t = trackers::start(specs::tracker_config(&new.config), engine.clone());

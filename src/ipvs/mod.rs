@@ -8,7 +8,9 @@
 //!   the kernel's and applies only the needed operations through [`IpvsOps`].
 
 pub mod codec;
+pub mod desired;
 pub mod netlink;
+pub mod syncer;
 pub mod types;
 
 pub use codec::{DestEntry, ServiceEntry, Stats, SyncDaemon, SyncState};

@@ -193,4 +193,51 @@ pub trait IpvsOps {
     fn set_destination(&mut self, svc: &ServiceId, dest: &Destination) -> Result<(), IpvsError>;
     fn del_destination(&mut self, svc: &ServiceId, dest: &DestId) -> Result<(), IpvsError>;
     fn flush(&mut self) -> Result<(), IpvsError>;
+
+    // Beyond the table: a client that has not implemented these reports
+    // `Invalid("not supported")` (the syncer logs it and goes on).
+
+    /// `IPVS_CMD_NEW_DAEMON`.
+    fn start_sync_daemon(&mut self, _daemon: &SyncDaemon) -> Result<(), IpvsError> {
+        Err(IpvsError::Invalid("not supported".into()))
+    }
+    /// `IPVS_CMD_DEL_DAEMON`.
+    fn stop_sync_daemon(&mut self, _state: SyncDaemonState) -> Result<(), IpvsError> {
+        Err(IpvsError::Invalid("not supported".into()))
+    }
+    /// `IPVS_CMD_SET_CONFIG`.
+    fn set_timeouts(&mut self, _timeouts: &Timeouts) -> Result<(), IpvsError> {
+        Err(IpvsError::Invalid("not supported".into()))
+    }
+}
+
+/// The role of an IPVS connection-sync daemon (`IP_VS_STATE_MASTER` /
+/// `IP_VS_STATE_BACKUP`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SyncDaemonState {
+    Master,
+    Backup,
+}
+
+/// `IPVS_CMD_NEW_DAEMON` settings (from global_defs `lvs_sync_daemon`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncDaemon {
+    pub state: SyncDaemonState,
+    pub ifname: String,
+    pub syncid: u8,
+    /// `None`: the kernel's defaults (maxlen from the MTU, port 8848, ttl 1,
+    /// group 224.0.0.81).
+    pub maxlen: Option<u16>,
+    pub port: Option<u16>,
+    pub ttl: Option<u8>,
+    pub group: Option<IpAddr>,
+}
+
+/// `IPVS_CMD_SET_CONFIG` connection timeouts in seconds (`None`: leave the
+/// kernel's value).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timeouts {
+    pub tcp: Option<u32>,
+    pub tcpfin: Option<u32>,
+    pub udp: Option<u32>,
 }
