@@ -106,14 +106,24 @@ pub struct Plan {
 pub struct ProbeContext<'a> {
     pub global: &'a GlobalDefs,
     pub ssl: Option<&'a crate::config::model::lvs::SslContext>,
+    /// `track_file` blocks, for FILE_CHECK.
+    pub track_files: &'a [crate::config::model::vrrp::TrackFile],
+    /// MISC_CHECK scripts, bounded daemon-wide.
+    pub scripts: ScriptRunner,
     tls: Option<TlsClients>,
 }
+
+/// How many MISC_CHECK scripts may run at once (a hung one holds its slot
+/// until its misc_timeout).
+const MAX_CONCURRENT_MISC: usize = 64;
 
 impl<'a> ProbeContext<'a> {
     pub fn new(cfg: &'a Config) -> Self {
         ProbeContext {
             global: &cfg.global_defs,
             ssl: cfg.ssl.as_ref(),
+            track_files: &cfg.track_file,
+            scripts: ScriptRunner::new(MAX_CONCURRENT_MISC),
             tls: None,
         }
     }
@@ -176,14 +186,84 @@ pub fn build_probe(
         }
         Checker::Http(h) => http_probe(ctx, vs, rs, h, false, connect_timeout),
         Checker::Ssl(h) => http_probe(ctx, vs, rs, h, true, connect_timeout),
-        // Written by the `probes` work (src/check/{misc,smtp,dns,udp,ping,file}.rs).
-        Checker::Misc(_)
-        | Checker::Smtp(_)
-        | Checker::Dns(_)
-        | Checker::Udp(_)
-        | Checker::Ping(_)
-        | Checker::File(_)
-        | Checker::Bfd(_) => Err(SkipReason::NotImplemented(checker.keyword())),
+        Checker::Misc(m) => {
+            let default_user = resolve_run_as(None, ctx.global).map_err(SkipReason::Invalid)?;
+            let probe = super::misc::MiscProbe::new(m, vs, rs, default_user, ctx.scripts.clone())
+                .map_err(SkipReason::Invalid)?;
+            let hard = probe.max_duration() + PROBE_GRACE;
+            Ok((Box::new(probe), hard))
+        }
+        Checker::Udp(c) => {
+            let probe = super::udp::UdpProbe::new(c, rs, timing).map_err(SkipReason::Invalid)?;
+            let hard = probe.max_duration() + PROBE_GRACE;
+            Ok((Box::new(probe), hard))
+        }
+        Checker::Dns(c) => {
+            let probe = super::dns::DnsProbe::new(c, rs, timing).map_err(SkipReason::Invalid)?;
+            let hard = probe.max_duration() + PROBE_GRACE;
+            Ok((Box::new(probe), hard))
+        }
+        Checker::Ping(c) => {
+            let probe = super::ping::PingProbe::new(c, rs, timing).map_err(SkipReason::Invalid)?;
+            let hard = probe.max_duration() + PROBE_GRACE;
+            Ok((Box::new(probe), hard))
+        }
+        Checker::Smtp(c) => {
+            // keepalived checks every `host` of the block; the first here,
+            // the others by `extra_smtp_probes`.
+            let mut probes = super::smtp::SmtpProbe::for_check(c, vs, rs, timing).into_iter();
+            let probe = probes
+                .next()
+                .ok_or_else(|| SkipReason::Invalid("SMTP_CHECK without a host".into()))?
+                .map_err(SkipReason::Invalid)?;
+            let hard = probe.max_duration() + PROBE_GRACE;
+            Ok((Box::new(probe), hard))
+        }
+        Checker::File(f) => {
+            let weight = vs.effective_real_server(rs).weight;
+            let probe = super::file::FileProbe::new(f, ctx.track_files, weight)
+                .map_err(SkipReason::Invalid)?;
+            Ok((Box::new(probe), PROBE_GRACE))
+        }
+        Checker::Bfd(_) => Err(SkipReason::NotImplemented(checker.keyword())),
+    }
+}
+
+/// The probes of an SMTP_CHECK's further `host` blocks (keepalived checks
+/// each one; the first comes from [`build_probe`]).
+fn extra_smtp_probes(
+    vs: &VirtualServer,
+    rs: &RealServer,
+    checker: &Checker,
+    timing: &EffectiveChecker,
+) -> Vec<Result<(Box<dyn Probe>, Duration), SkipReason>> {
+    let Checker::Smtp(c) = checker else {
+        return Vec::new();
+    };
+    super::smtp::SmtpProbe::for_check(c, vs, rs, timing)
+        .into_iter()
+        .skip(1)
+        .map(|p| {
+            p.map(|probe| {
+                let hard = probe.max_duration() + PROBE_GRACE;
+                (Box::new(probe) as Box<dyn Probe>, hard)
+            })
+            .map_err(SkipReason::Invalid)
+        })
+        .collect()
+}
+
+/// FILE_CHECK has no timers of its own in keepalived (it follows the file
+/// with inotify); here the file is read every second.
+fn file_check_timing() -> EffectiveChecker {
+    EffectiveChecker {
+        alpha: false,
+        retry: 0,
+        delay_before_retry: crate::config::values::Timer::from_secs(1),
+        warmup: crate::config::values::Timer::from_secs(0),
+        delay_loop: crate::config::values::Timer::from_secs(1),
+        connect_timeout: None,
+        log_all_failures: false,
     }
 }
 
@@ -254,7 +334,10 @@ pub fn plan(cfg: &Config) -> Plan {
             };
             let mut checkers = Vec::new();
             for checker in &rs.checkers {
-                let Some(mut timing) = vs.effective_checker(rs, checker) else {
+                let timing = vs
+                    .effective_checker(rs, checker)
+                    .or_else(|| matches!(checker, Checker::File(_)).then(file_check_timing));
+                let Some(mut timing) = timing else {
                     warnings.push(format!(
                         "{key}: {}",
                         SkipReason::NotImplemented(checker.keyword())
@@ -271,9 +354,13 @@ pub fn plan(cfg: &Config) -> Plan {
                         ));
                     }
                 }
-                match build_probe(&mut ctx, vs, rs, checker, &timing) {
-                    Ok((probe, hard)) => checkers.push(CheckerPlan::new(probe, &timing, hard)),
-                    Err(why) => warnings.push(format!("{key}: {} {why}", checker.keyword())),
+                let built = std::iter::once(build_probe(&mut ctx, vs, rs, checker, &timing))
+                    .chain(extra_smtp_probes(vs, rs, checker, &timing));
+                for b in built {
+                    match b {
+                        Ok((probe, hard)) => checkers.push(CheckerPlan::new(probe, &timing, hard)),
+                        Err(why) => warnings.push(format!("{key}: {} {why}", checker.keyword())),
+                    }
                 }
             }
             let mut notify = |script: &Option<CheckerScript>, what: &str| {

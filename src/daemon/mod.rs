@@ -8,6 +8,7 @@
 //! - the **main thread** runs a small runtime for signals and, later, the
 //!   checkers and the IPVS syncer; it never blocks the VRRP thread.
 
+pub mod checkers;
 pub mod dump;
 pub mod lvs;
 pub mod metrics;
@@ -129,11 +130,19 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         stats: stats.clone(),
         reloads: reloads.clone(),
     }));
-    let lvs = if run_lvs {
-        start_lvs(cli, &loaded.config, engine_cfg.script_user)
-    } else {
-        None
+    let (lvs, verdicts) = match run_lvs
+        .then(|| start_lvs(cli, &loaded.config, engine_cfg.script_user))
+        .flatten()
+    {
+        Some((l, tx)) => (Some(l), Some(tx)),
+        None => (None, None),
     };
+    // The real-server checkers: swapped on reload, read by `status`.
+    let checkers = checkers::Slot::default();
+    {
+        let checkers = checkers.clone();
+        registry.register("checkers", move || status::to_value(&checkers.status()));
+    }
     if let Some(l) = &lvs {
         let st = l.shared_status();
         registry.register("ipvs", move || {
@@ -164,9 +173,13 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             },
             None => None,
         };
+        if let Some(tx) = &verdicts {
+            checkers.start(&loaded.config, tx.clone());
+        }
         let ctx = Signals {
             cli,
             opts,
+            checkers: verdicts.map(|tx| (checkers.clone(), tx)),
             trackers: run_vrrp.then(|| trackers::start(tracker_cfg, ctl_tx.clone())),
             engine,
             reloads,
@@ -174,6 +187,8 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         };
         signal_loop(ctx, ctl_tx, stats.clone()).await
     });
+    // Checkers first (omega runs notify_down scripts), then the IPVS table.
+    rt.block_on(checkers.shutdown());
     if let Some(l) = lvs {
         rt.block_on(l.stop(std::time::Duration::from_secs(30)));
     }
@@ -191,7 +206,10 @@ fn start_lvs(
     cli: &Cli,
     cfg: &config::model::Config,
     script_user: Option<crate::script::RunAs>,
-) -> Option<lvs::LvsHandle> {
+) -> Option<(
+    lvs::LvsHandle,
+    mpsc::UnboundedSender<crate::check::RealServerUpdate>,
+)> {
     if cfg.virtual_server.is_empty() {
         return None;
     }
@@ -202,14 +220,11 @@ fn start_lvs(
             return None;
         }
     };
+    // The checkers (started on the main runtime) send their verdicts on `rs_tx`.
     let (rs_tx, rs_rx) = mpsc::unbounded_channel::<crate::check::RealServerUpdate>();
-    // CHECKER HOOK: the checkers send their verdicts on `rs_tx`, e.g.
-    // `crate::check::realserver::start(cfg, rs_tx)`. Until they run, real
-    // servers keep their starting state (alive, unless checked with alpha).
-    drop(rs_tx);
     let settings = lvs::LvsSettings::new(cli.dont_release_ipvs, script_user);
     match lvs::start(client, cfg, settings, rs_rx) {
-        Ok(h) => Some(h),
+        Ok(h) => Some((h, rs_tx)),
         Err(e) => {
             tracing::error!(error = %e, "cannot start the IPVS thread");
             None
@@ -285,6 +300,11 @@ struct Signals<'a> {
     reloads: reload::SharedReloadStats,
     /// The IPVS syncer, if it runs.
     lvs: Option<&'a lvs::LvsHandle>,
+    /// The real-server checkers and where they send verdicts.
+    checkers: Option<(
+        checkers::Slot,
+        mpsc::UnboundedSender<crate::check::RealServerUpdate>,
+    )>,
 }
 
 async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: SharedStats) -> i32 {
@@ -328,6 +348,9 @@ async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Sh
                     // Other subsystems reload from `new` here (checkers, IPVS syncer).
                     if let Some(l) = sig.lvs {
                         l.reload(&new.config);
+                    }
+                    if let Some((slot, tx)) = &sig.checkers {
+                        slot.reload(&new.config, tx.clone());
                     }
                     if let (Some(t), Some(engine)) = (sig.trackers.as_mut(), sig.engine.as_ref()) {
                         t.stop();
