@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-const STATUSES: [&str; 5] = ["supported", "partial", "in progress", "parsed", "refused"];
+const STATUSES: [&str; 4] = ["supported", "partial", "parsed", "refused"];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
