@@ -100,8 +100,9 @@ fn checker_verdicts_move_real_servers_in_and_out() {
     }
     if status.is_none() {
         let _ = child.kill();
-        let _ = child.wait();
     }
+    // Reaped in every case (a no-op when it already exited).
+    let _ = child.wait();
     if let Err(e) = result {
         eprintln!("daemon log:\n{}", read_log());
         std::panic::resume_unwind(e);

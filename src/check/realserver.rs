@@ -229,6 +229,9 @@ pub fn build_probe(
     }
 }
 
+/// A probe with its hard time limit, or why the checker is not run.
+type BuiltProbe = Result<(Box<dyn Probe>, Duration), SkipReason>;
+
 /// The probes of an SMTP_CHECK's further `host` blocks (keepalived checks
 /// each one; the first comes from [`build_probe`]).
 fn extra_smtp_probes(
@@ -236,7 +239,7 @@ fn extra_smtp_probes(
     rs: &RealServer,
     checker: &Checker,
     timing: &EffectiveChecker,
-) -> Vec<Result<(Box<dyn Probe>, Duration), SkipReason>> {
+) -> Vec<BuiltProbe> {
     let Checker::Smtp(c) = checker else {
         return Vec::new();
     };
