@@ -16,6 +16,7 @@
 use super::diag::{Diagnostics, Location};
 use super::preprocess::Line;
 use serde::Serialize;
+use std::rc::Rc;
 
 /// One word of a statement with where it starts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -33,7 +34,7 @@ pub struct Node {
     /// The text after the keyword as written (quotes kept), for keywords whose
     /// value is a command line.
     pub raw_args: String,
-    pub block: Option<Vec<Node>>,
+    pub block: Option<Block>,
     /// Where the block's `{` was (for diagnostics).
     #[serde(skip)]
     pub block_loc: Option<Location>,
@@ -41,6 +42,66 @@ pub struct Node {
     /// runs its end-of-block checks when it reads the `}`, and names that line.
     #[serde(skip)]
     pub block_end: Option<Location>,
+}
+
+/// The statements of a block: a range of a shared list.  The typed pass
+/// queues, hands up and re-reads statements the way keepalived's line reader
+/// does (see `build::Queue`); sharing makes that linear instead of copying.
+#[derive(Clone, Debug)]
+pub struct Block {
+    nodes: Rc<[Node]>,
+    start: usize,
+    end: usize,
+}
+
+impl Block {
+    /// `nodes[range]`, clamped to the list.
+    pub fn range(nodes: &Rc<[Node]>, range: std::ops::Range<usize>) -> Block {
+        let end = range.end.min(nodes.len());
+        Block {
+            nodes: nodes.clone(),
+            start: range.start.min(end),
+            end,
+        }
+    }
+
+    /// The shared list and the range of it that is this block.
+    pub fn parts(&self) -> (&Rc<[Node]>, std::ops::Range<usize>) {
+        (&self.nodes, self.start..self.end)
+    }
+}
+
+impl From<Vec<Node>> for Block {
+    fn from(nodes: Vec<Node>) -> Block {
+        let end = nodes.len();
+        Block {
+            nodes: nodes.into(),
+            start: 0,
+            end,
+        }
+    }
+}
+
+impl std::ops::Deref for Block {
+    type Target = [Node];
+
+    fn deref(&self) -> &[Node] {
+        self.nodes.get(self.start..self.end).unwrap_or(&[])
+    }
+}
+
+impl PartialEq for Block {
+    fn eq(&self, other: &Block) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Block {}
+
+impl Serialize for Block {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
 }
 
 impl Node {
@@ -324,7 +385,7 @@ fn raw_after_first_word(s: &str) -> String {
 fn close_block(stack: &mut Vec<Vec<Node>>, end: Option<Location>) {
     let Some(children) = stack.pop() else { return };
     if let Some(owner) = stack.last_mut().and_then(|l| l.last_mut()) {
-        owner.block = Some(children);
+        owner.block = Some(Block::from(children));
         owner.block_end = end;
     }
 }

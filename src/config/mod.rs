@@ -73,7 +73,7 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Loaded {
 
 fn finish(tree: Vec<ast::Node>, mut diags: Diagnostics, opts: &LoadOptions) -> Loaded {
     let mut cx = build::Cx::new(&mut diags, opts.build.clone());
-    let config = build::build(&tree, &mut cx);
+    let config = build::build(&tree.into(), &mut cx);
     let spans = std::mem::take(&mut cx.spans);
     Loaded {
         config,

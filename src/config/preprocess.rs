@@ -298,6 +298,9 @@ pub struct Preprocessor<'d> {
     multiline_def: Option<String>,
     rng: rand::rngs::StdRng,
     generated: usize,
+    /// `$`s looked at by substitution passes: a cost measure, so that tests
+    /// can check substitution stays linear (see [`Resume`]).
+    pub(crate) dollars_scanned: u64,
     /// Where the most recent line came from (for generated lines).
     last_origin: (Arc<str>, u32),
 }
@@ -337,6 +340,7 @@ impl<'d> Preprocessor<'d> {
             multiline_def: None,
             rng,
             generated: 0,
+            dollars_scanned: 0,
             last_origin: (Arc::from(""), 0),
         }
     }
@@ -601,6 +605,7 @@ impl<'d> Preprocessor<'d> {
             }
 
             let mut rounds = 0;
+            let mut resume = Resume::default();
             loop {
                 rounds += 1;
                 if rounds > MAX_SUBSTITUTIONS {
@@ -626,6 +631,7 @@ impl<'d> Preprocessor<'d> {
                     let rest =
                         end + t[end..].len() - t[end..].trim_start_matches([' ', '\t']).len();
                     line.text = line.text.slice(rest, line.text.text.len());
+                    resume = Resume::default();
                 }
 
                 // $NAME=value definitions.
@@ -643,10 +649,19 @@ impl<'d> Preprocessor<'d> {
                 }
 
                 if line.text.text.contains('$') {
-                    match self.substitute(&mut line) {
+                    match self.substitute(&mut line, resume) {
                         Substitution::None => break,
-                        Substitution::Done => {
+                        Substitution::Done(next) => {
+                            let len = line.text.text.len();
                             decomment(&mut line.text, &mut *self.diags, &line.file, line.line);
+                            // decomment only removes bytes, except that it puts
+                            // back a final `\` it took off: the same length is
+                            // the same text.
+                            resume = if line.text.text.len() == len {
+                                next
+                            } else {
+                                Resume::default()
+                            };
                             if line.text.text.is_empty() {
                                 continue 'outer;
                             }
@@ -804,7 +819,7 @@ impl<'d> Preprocessor<'d> {
             line: 0,
         };
         if fake.text.text.contains('$') {
-            let _ = self.substitute(&mut fake);
+            let _ = self.substitute(&mut fake, Resume::default());
         }
         let parts: Vec<&str> = fake.text.text.split(',').map(|s| s.trim()).collect();
         let var = parts.first()?.to_string();
@@ -850,13 +865,15 @@ impl<'d> Preprocessor<'d> {
         Some((var, values, close + 1))
     }
 
-    /// Replace `$NAME` / `${NAME}` / `${NAME params}` references.
-    fn substitute(&mut self, line: &mut Line) -> Substitution {
-        let mut found = false;
-        let mut cur = 0;
-        let mut steps = 0;
-        while let Some(off) = line.text.text[cur..].find('$') {
+    /// Replace `$NAME` / `${NAME}` / `${NAME params}` references, scanning
+    /// from `resume` (see [`Resume`]).
+    fn substitute(&mut self, line: &mut Line, resume: Resume) -> Substitution {
+        let mut found = None;
+        let mut cur = resume.at;
+        let mut steps = resume.dollars;
+        while let Some(off) = line.text.text.get(cur..).and_then(|t| t.find('$')) {
             steps += 1;
+            self.dollars_scanned += 1;
             if steps > MAX_SUBSTITUTIONS {
                 return Substitution::TooLong;
             }
@@ -878,7 +895,9 @@ impl<'d> Preprocessor<'d> {
                 cur = at + 1;
                 continue;
             }
-            found = true;
+            if found.is_none() {
+                found = Some(Resume::before(&line.text.text, at, steps - 1));
+            }
             let value = match def.builtin {
                 Some(Builtin::Pwd) => self.current_dir_abs(),
                 Some(Builtin::Instance) => self.opts.config_id.clone(),
@@ -921,10 +940,9 @@ impl<'d> Preprocessor<'d> {
             }
             // A value that refers to itself would loop; the step bound above stops it.
         }
-        if found {
-            Substitution::Done
-        } else {
-            Substitution::None
+        match found {
+            Some(next) => Substitution::Done(next),
+            None => Substitution::None,
         }
     }
 
@@ -1115,8 +1133,53 @@ impl<'d> Preprocessor<'d> {
 
 enum Substitution {
     None,
-    Done,
+    /// Something was replaced; the next pass on the line may start at the
+    /// `Resume` (if nothing else changes the line in between).
+    Done(Resume),
     TooLong,
+}
+
+/// Where a substitution pass on a line may start, and how many `$` lie before
+/// that (they count towards `MAX_SUBSTITUTIONS` as if scanned again).
+///
+/// keepalived substitutes again, from the start of the line, as long as a pass
+/// replaced something: a reference can become one when the text after it
+/// changes (`$A$B` with `B` empty: `$A` is only a reference once `$B` is
+/// gone).  Re-scanning the whole line each time made a chain of such
+/// references quadratic.  A pass changes nothing before its first
+/// replacement, so the `$`s before it that it did not replace cannot be
+/// references on the next pass either, except one whose name runs up to the
+/// replacement (its end changed): the next pass starts at that `$`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Resume {
+    at: usize,
+    dollars: usize,
+}
+
+impl Resume {
+    /// Where to resume when the first replacement of a pass is at `at`, with
+    /// `dollars` `$`s before it.
+    fn before(text: &str, at: usize, dollars: usize) -> Resume {
+        let b = text.as_bytes();
+        let mut i = at.min(b.len());
+        // The bytes a reference that ends at (or up to) `at` can span: its
+        // braces, name, blanks and digits of its parameters.  A `${NAME}`
+        // that ends there matters too: it can become the whole line, which
+        // a multi-line definition needs.
+        while i > 0 {
+            match b[i - 1] {
+                b'$' => {
+                    return Resume {
+                        at: i - 1,
+                        dollars: dollars.saturating_sub(1),
+                    }
+                }
+                c if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'{' | b'}' | b' ') => i -= 1,
+                _ => break,
+            }
+        }
+        Resume { at, dollars }
+    }
 }
 
 /// Find a `$NAME`, `${NAME}` or `${NAME params}` reference at `at` (which holds '$').
@@ -1464,6 +1527,41 @@ mod tests {
         assert_eq!(
             lines("@lb1 priority 150\n@lb2 priority 100\n@^lb1 x 1\n@^lb2 y 2\n"),
             vec!["priority 150", "y 2"]
+        );
+    }
+
+    /// The lines of `text` and the `$`s substitution looked at.
+    fn lines_and_dollars(text: &str) -> (Vec<String>, u64) {
+        let mut d = Diagnostics::new();
+        let opts = PreprocessOptions {
+            config_id: "lb1".into(),
+            allow_includes: false,
+            random_seed: Some(1),
+        };
+        let mut pp = open_str("t.conf", Path::new("."), text, opts, &mut d);
+        let lines = pp.by_ref().map(|l| l.text.text).collect();
+        (lines, pp.dollars_scanned)
+    }
+
+    #[test]
+    fn chained_references_are_substituted_in_linear_time() {
+        // `$E$E…$E` with E empty: only the last `$E` is a reference (a name
+        // ends at a blank, `,`, `)` or the end of the line); once it is gone
+        // the one before it is, and so on.  Each pass must not re-scan the
+        // line from its start.
+        let chain = |n: usize| format!("$E=\na{}\nb ${{E}}x$E$E $E\n", "$E".repeat(n));
+        let (out, small) = lines_and_dollars(&chain(1000));
+        assert_eq!(out, ["a", "b x"]);
+        let (_, big) = lines_and_dollars(&chain(2000));
+        assert!(big <= 2 * small + 100, "{small} then {big} `$`s scanned");
+        assert!(big <= 3 * 2000 + 100, "{big} `$`s scanned");
+        // A reference whose name runs up to the replacement is found again,
+        // also when it is the whole line (a multi-line definition).
+        assert_eq!(lines("$E=\n$M=m1 \\\nm2\n$M${E}\n"), ["m1", "m2"]);
+        assert_eq!(lines("$E=\n$M=m1 \\\nm2\n${M}$E$E\n"), ["m1", "m2"]);
+        assert_eq!(
+            lines("$E=\n$V=v\nx ${V$E}\ny $V${E}\n"),
+            ["x $", "{", "V$E", "}", "y v"]
         );
     }
 

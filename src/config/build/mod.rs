@@ -21,11 +21,11 @@ pub mod lvs;
 pub mod scripts;
 pub mod vrrp;
 
-use super::ast::Node;
+use super::ast::{Block, Node};
 use super::diag::{Diagnostics, Location, Severity};
 use super::model::{Config, GlobalDefs};
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// Whether a keyword opens a block, and of what sort.
@@ -113,8 +113,12 @@ pub struct Cx<'a> {
     pub opts: BuildOptions,
     path: Vec<&'static str>,
     /// Statements keepalived reads after the block just walked, one level up
-    /// (see [`Cx::run_block`]).
-    escaped: Vec<Item<'static>>,
+    /// (see [`Cx::run_block`]), as a [`Queue`]'s chunks (the last is read first).
+    escaped: Vec<Chunk>,
+    /// Work done by the block reader: statements and ends read, chunks moved,
+    /// statements scanned for a `}`.  A cost measure, so that tests can check
+    /// the reader stays linear on cascades of escaping blocks.
+    pub(crate) reader_steps: u64,
     /// global_defs as read in keepalived's first pass: the other areas may
     /// consult it while they are read (default settings until then).
     pub global: Rc<GlobalDefs>,
@@ -128,6 +132,7 @@ impl<'a> Cx<'a> {
             opts,
             path: Vec::new(),
             escaped: Vec::new(),
+            reader_steps: 0,
             global: Rc::new(GlobalDefs::default()),
         }
     }
@@ -222,19 +227,16 @@ impl<'a> Cx<'a> {
         if pushed {
             self.path.push(context);
         }
-        let mut queue: VecDeque<Entry> = owner
-            .children()
-            .iter()
-            .map(|n| Entry::plain(Item::Stmt(Cow::Borrowed(n))))
-            .collect();
-        queue.push_back(Entry::plain(end_item(owner)));
+        let mut queue = Queue::default();
+        queue.push_front(Chunk::block_of(owner, None));
         let end = self.run_block(target, table, queue, None);
         if pushed {
             self.path.pop();
         }
         if !stash.is_empty() {
-            let mine = std::mem::replace(&mut self.escaped, stash);
-            self.escaped.extend(mine);
+            // The stash is read first: it goes on top.
+            self.reader_steps += stash.len() as u64;
+            self.escaped.extend(stash);
         }
         end
     }
@@ -242,11 +244,22 @@ impl<'a> Cx<'a> {
     /// Walk the top-level statements for the passes of keepalived in `phase`
     /// (see [`Cx::run_block`]): root keywords read in none of these passes
     /// are skipped, as keepalived skips them.
-    fn apply_top<T>(&mut self, target: &mut T, nodes: &[Node], table: &[Keyword<T>], phase: u8) {
-        let queue = nodes
-            .iter()
-            .map(|n| Entry::plain(Item::Stmt(Cow::Borrowed(n))))
-            .collect();
+    fn apply_top<T>(
+        &mut self,
+        target: &mut T,
+        nodes: &Rc<[Node]>,
+        table: &[Keyword<T>],
+        phase: u8,
+    ) {
+        let mut queue = Queue::default();
+        queue.push_front(Chunk {
+            stmts: nodes.clone(),
+            next: 0,
+            stop: nodes.len(),
+            end: None,
+            top_level: true,
+            origin: None,
+        });
         self.run_block(target, table, queue, Some(phase));
         self.escaped.clear();
     }
@@ -275,15 +288,16 @@ impl<'a> Cx<'a> {
     /// others together.  Something read at top level in both walks (an
     /// unknown keyword, a stray `}`) is reported in the last walk that sees
     /// it.
-    fn run_block<'n, T>(
+    fn run_block<T>(
         &mut self,
         target: &mut T,
         table: &[Keyword<T>],
-        mut queue: VecDeque<Entry<'n>>,
+        mut queue: Queue,
         phase: Option<u8>,
     ) -> Option<Location> {
         let top = phase.is_some();
-        while let Some(Entry { item, origin }) = queue.pop_front() {
+        while let Some((item, origin)) = queue.pop_front() {
+            self.reader_steps += 1;
             // At top level: the passes that read this entry, and whether this
             // walk is the last one to see it (the one that reports it); the
             // walks are the global pass, then all the others (see `build`).
@@ -298,7 +312,7 @@ impl<'a> Cx<'a> {
             if !seen {
                 continue;
             }
-            let node = match item {
+            let stmt = match item {
                 Item::Eof => {
                     if top {
                         continue;
@@ -322,8 +336,9 @@ impl<'a> Cx<'a> {
                     self.escape(queue);
                     return Some(loc);
                 }
-                Item::Stmt(node) => node,
+                Item::Stmt(stmt) => stmt,
             };
+            let node: Cow<Node> = Cow::Borrowed(&stmt);
             if node.name() == "}" {
                 // An extra `}` at top level, already reported by the tree builder.
                 continue;
@@ -331,7 +346,7 @@ impl<'a> Cx<'a> {
             if node.name().is_empty() {
                 // A `{` with no keyword before it (reported by the tree builder):
                 // keepalived reads its lines here and its `}` ends this block.
-                push_block_front(&mut queue, node, origin.as_ref());
+                queue.push_front(Chunk::block_of(&node, origin.clone()));
                 continue;
             }
             let kw = table.iter().find(|k| k.name == node.name());
@@ -391,7 +406,7 @@ impl<'a> Cx<'a> {
                     );
                 }
                 if node.block.is_some() {
-                    push_block_front(&mut queue, node, origin.as_ref());
+                    queue.push_front(Chunk::block_of(&node, origin.clone()));
                 }
                 continue;
             };
@@ -418,7 +433,11 @@ impl<'a> Cx<'a> {
             // What this statement leaves to be read next at this level comes
             // from the pass(es) that read `kw`.
             let next_origin = if top {
-                Some(Origin::within(origin.as_ref(), kw.name, node.loc()))
+                Some(Rc::new(Origin::within(
+                    origin.as_deref(),
+                    kw.name,
+                    node.loc(),
+                )))
             } else {
                 None
             };
@@ -432,7 +451,7 @@ impl<'a> Cx<'a> {
                             usize::MAX,
                             format!("keyword '{}' takes no block{note}", node.name()),
                         );
-                        push_block_front(&mut queue, node, next_origin.as_ref());
+                        queue.push_front(Chunk::block_of(&node, next_origin.clone()));
                     }
                 }
                 Kind::Block | Kind::List => {
@@ -448,35 +467,16 @@ impl<'a> Cx<'a> {
                             self.warn(&node, usize::MAX, msg);
                         }
                         let mut synthetic = node.into_owned();
-                        let mut children = Vec::new();
-                        synthetic.block_end = None;
-                        while let Some(e) = queue.pop_front() {
-                            match e.item {
-                                Item::Stmt(n) if n.name() != "}" => children.push(n.into_owned()),
-                                Item::Stmt(n) => {
-                                    synthetic.block_end = Some(n.loc().clone());
-                                    break;
-                                }
-                                Item::Close(loc) => {
-                                    synthetic.block_end = Some(loc);
-                                    break;
-                                }
-                                Item::Eof => {
-                                    queue.push_front(Entry::plain(Item::Eof));
-                                    break;
-                                }
-                            }
-                        }
-                        synthetic.block = Some(children);
+                        let (block, end) = queue.take_block(&mut self.reader_steps);
+                        synthetic.block = Some(block);
+                        synthetic.block_end = end;
                         node = Cow::Owned(synthetic);
                     }
                     if kw.kind == Kind::List {
                         if let Some((list, rest)) = cut_list(&node) {
-                            for item in rest.into_iter().rev() {
-                                queue.push_front(Entry {
-                                    item,
-                                    origin: next_origin.clone(),
-                                });
+                            for mut chunk in rest.into_iter().rev() {
+                                chunk.origin = next_origin.clone();
+                                queue.push_front(chunk);
                             }
                             node = Cow::Owned(list);
                         }
@@ -486,11 +486,10 @@ impl<'a> Cx<'a> {
             }
             // Statements a nested block left behind are read here next.
             let escaped = std::mem::take(&mut self.escaped);
-            for item in escaped.into_iter().rev() {
-                queue.push_front(Entry {
-                    item,
-                    origin: next_origin.clone(),
-                });
+            self.reader_steps += escaped.len() as u64;
+            for mut chunk in escaped {
+                chunk.origin = next_origin.clone();
+                queue.push_front(chunk);
             }
         }
         None
@@ -508,9 +507,14 @@ impl<'a> Cx<'a> {
     }
 
     /// Hand what is left of a block's queue to the block that contains it.
-    fn escape(&mut self, queue: VecDeque<Entry>) {
-        self.escaped
-            .extend(queue.into_iter().map(|e| e.item.into_owned()));
+    /// Moves chunks, never statements: a cascade of escaping blocks stays
+    /// linear in the number of statements.
+    fn escape(&mut self, queue: Queue) {
+        let mut chunks = queue.chunks;
+        self.reader_steps += chunks.len() as u64;
+        // What is already waiting is read first: it stays on top.
+        chunks.append(&mut self.escaped);
+        self.escaped = chunks;
     }
 }
 
@@ -524,26 +528,162 @@ pub fn end_of_block(node: &Node, end: Option<Location>) -> Location {
 /// One line of a block as keepalived reads it: a statement (with its block,
 /// if it has a real one), or a `}`, or the end of the input.
 #[derive(Clone, Debug)]
-pub(crate) enum Item<'n> {
-    Stmt(Cow<'n, Node>),
+pub(crate) enum Item {
+    Stmt(StmtRef),
     Close(Location),
     Eof,
 }
 
-impl Item<'_> {
-    fn into_owned(self) -> Item<'static> {
-        match self {
-            Item::Stmt(n) => Item::Stmt(Cow::Owned(n.into_owned())),
-            Item::Close(l) => Item::Close(l),
-            Item::Eof => Item::Eof,
+/// A statement of the tree, shared rather than copied: the block it is in and
+/// its place there.
+#[derive(Clone, Debug)]
+pub(crate) struct StmtRef {
+    siblings: Rc<[Node]>,
+    index: usize,
+}
+
+impl std::ops::Deref for StmtRef {
+    type Target = Node;
+
+    fn deref(&self) -> &Node {
+        // `index` is always in range: only `Queue::pop_front` makes these,
+        // from a chunk's unread statements.
+        &self.siblings[self.index]
+    }
+}
+
+/// A run of statements (`stmts[next..stop]`), then what ends it.
+#[derive(Debug)]
+pub(crate) struct Chunk {
+    stmts: Rc<[Node]>,
+    next: usize,
+    stop: usize,
+    /// The block's `}` or the end of the input; `None` for the top level.
+    end: Option<Item>,
+    /// Whether the statements may include extra `}`s (statements named `}`):
+    /// only the top level's own statements do (see `ast::build_tree_from`).
+    top_level: bool,
+    /// At top level only: set when the statements escaped from a root block.
+    origin: Option<Rc<Origin>>,
+}
+
+impl Chunk {
+    /// `owner`'s block: its statements, then its `}`.
+    fn block_of(owner: &Node, origin: Option<Rc<Origin>>) -> Chunk {
+        let (stmts, range) = match &owner.block {
+            Some(b) => {
+                let (nodes, range) = b.parts();
+                (nodes.clone(), range)
+            }
+            None => (no_stmts(), 0..0),
+        };
+        Chunk {
+            stmts,
+            next: range.start,
+            stop: range.end,
+            end: Some(end_item(owner)),
+            top_level: false,
+            origin,
         }
+    }
+}
+
+fn no_stmts() -> Rc<[Node]> {
+    Rc::from(Vec::new())
+}
+
+/// What a block reader has left to read: a stack of chunks, the last one
+/// first.  Blocks are pushed and handed up whole, so that a cascade of blocks
+/// escaping into their parents (see [`Cx::run_block`]) moves chunks, not
+/// statements.
+#[derive(Debug, Default)]
+pub(crate) struct Queue {
+    chunks: Vec<Chunk>,
+}
+
+impl Queue {
+    fn push_front(&mut self, chunk: Chunk) {
+        self.chunks.push(chunk);
+    }
+
+    fn pop_front(&mut self) -> Option<(Item, Option<Rc<Origin>>)> {
+        loop {
+            let chunk = self.chunks.last_mut()?;
+            if chunk.next < chunk.stop {
+                let stmt = StmtRef {
+                    siblings: chunk.stmts.clone(),
+                    index: chunk.next,
+                };
+                chunk.next += 1;
+                return Some((Item::Stmt(stmt), chunk.origin.clone()));
+            }
+            let end = chunk.end.take();
+            let origin = chunk.origin.take();
+            self.chunks.pop();
+            if let Some(end) = end {
+                return Some((end, origin));
+            }
+        }
+    }
+
+    /// The block of a block keyword whose `{` is missing: keepalived reads the
+    /// lines that follow, up to the next `}`, as its block.  Returns those
+    /// statements and that `}` (`None` when the input ends first), and counts
+    /// the statements looked at in `steps`.
+    ///
+    /// The next `}` always ends the chunk on top: below the top level every
+    /// chunk ends with a `}` or the end of the input, and at top level the
+    /// extra `}`s are statements of the top level's own chunk.  So the block
+    /// is a range of that chunk, shared, not copied.
+    fn take_block(&mut self, steps: &mut u64) -> (Block, Option<Location>) {
+        while self
+            .chunks
+            .last()
+            .is_some_and(|c| c.next >= c.stop && c.end.is_none())
+        {
+            self.chunks.pop();
+        }
+        let Some(chunk) = self.chunks.last_mut() else {
+            return (Block::from(Vec::new()), None);
+        };
+        let start = chunk.next;
+        let extra_close = if chunk.top_level {
+            let rest = chunk.stmts.get(start..chunk.stop).unwrap_or(&[]);
+            let found = rest.iter().position(|n| n.name() == "}");
+            *steps += found.map_or(rest.len(), |i| i + 1) as u64;
+            found.map(|i| start + i)
+        } else {
+            None
+        };
+        if let Some(at) = extra_close {
+            chunk.next = at + 1;
+            let loc = chunk.stmts.get(at).map(|n| n.loc().clone());
+            return (Block::range(&chunk.stmts, start..at), loc);
+        }
+        *steps += 1;
+        let block = Block::range(&chunk.stmts, start..chunk.stop);
+        chunk.next = chunk.stop;
+        let end = match chunk.end.take() {
+            Some(Item::Close(loc)) => Some(loc),
+            Some(Item::Eof) => {
+                // Left to be read: the end of the input ends the blocks
+                // around this one too.
+                chunk.end = Some(Item::Eof);
+                None
+            }
+            Some(Item::Stmt(_)) | None => None,
+        };
+        if chunk.end.is_none() {
+            self.chunks.pop();
+        }
+        (block, end)
     }
 }
 
 /// The root block a top-level statement escaped from, and the passes of
 /// keepalived that read it there.
 #[derive(Clone, Debug)]
-struct Origin {
+pub(crate) struct Origin {
     passes: u8,
     keyword: String,
     loc: Location,
@@ -567,56 +707,11 @@ impl Origin {
     }
 }
 
-#[derive(Clone, Debug)]
-struct Entry<'n> {
-    item: Item<'n>,
-    /// At top level only: set when the statement escaped from a root block.
-    origin: Option<Origin>,
-}
-
-impl<'n> Entry<'n> {
-    fn plain(item: Item<'n>) -> Self {
-        Entry { item, origin: None }
-    }
-}
-
 /// The item that ends `owner`'s block.
-fn end_item(owner: &Node) -> Item<'static> {
+fn end_item(owner: &Node) -> Item {
     match &owner.block_end {
         Some(l) => Item::Close(l.clone()),
         None => Item::Eof,
-    }
-}
-
-/// Put `node`'s block (its statements, then its `}`) in front of the queue.
-/// Borrowed statements stay borrowed and owned ones are moved: a cascade of
-/// escaped blocks never copies subtrees (which made it quadratic).
-fn push_block_front<'n>(
-    queue: &mut VecDeque<Entry<'n>>,
-    node: Cow<'n, Node>,
-    origin: Option<&Origin>,
-) {
-    queue.push_front(Entry {
-        item: end_item(&node),
-        origin: origin.cloned(),
-    });
-    match node {
-        Cow::Borrowed(n) => {
-            for child in n.children().iter().rev() {
-                queue.push_front(Entry {
-                    item: Item::Stmt(Cow::Borrowed(child)),
-                    origin: origin.cloned(),
-                });
-            }
-        }
-        Cow::Owned(mut n) => {
-            for child in n.block.take().unwrap_or_default().into_iter().rev() {
-                queue.push_front(Entry {
-                    item: Item::Stmt(Cow::Owned(child)),
-                    origin: origin.cloned(),
-                });
-            }
-        }
     }
 }
 
@@ -626,15 +721,17 @@ fn push_block_front<'n>(
 /// list's: return the list as keepalived reads it (items up to that `}`, the
 /// `{` lines as items named `{`) and what comes after it, which keepalived
 /// reads at the list's own level (ending with the list's `}`, which ends the
-/// block the list is in).  `None` when no item has a block.
-fn cut_list(list: &Node) -> Option<(Node, Vec<Item<'static>>)> {
-    if !list.children().iter().any(|c| c.block.is_some()) {
+/// block the list is in), as chunks, the first to be read first.  `None` when
+/// no item has a block.
+fn cut_list(list: &Node) -> Option<(Node, Vec<Chunk>)> {
+    let children = list.block.as_ref()?;
+    if !children.iter().any(|c| c.block.is_some()) {
         return None;
     }
     let mut items = Vec::new();
-    let (end, rest) = cut_items(list.children(), end_item(list), &mut items);
+    let (end, rest) = cut_items(children, end_item(list), &mut items);
     let mut out = list.clone();
-    out.block = Some(items);
+    out.block = Some(items.into());
     out.block_end = match end {
         Item::Close(l) => Some(l),
         _ => None,
@@ -644,18 +741,14 @@ fn cut_list(list: &Node) -> Option<(Node, Vec<Item<'static>>)> {
 
 /// Flatten `nodes` (followed by `end`) into list items up to the first `}`.
 /// Returns that `}` (or the end of input) and the statements after it.
-fn cut_items(
-    nodes: &[Node],
-    end: Item<'static>,
-    items: &mut Vec<Node>,
-) -> (Item<'static>, Vec<Item<'static>>) {
+fn cut_items(nodes: &Block, end: Item, items: &mut Vec<Node>) -> (Item, Vec<Chunk>) {
     for (i, n) in nodes.iter().enumerate() {
         let mut line = n.clone();
         line.block = None;
         line.block_loc = None;
         line.block_end = None;
         items.push(line);
-        if n.block.is_some() {
+        if let Some(block) = &n.block {
             let open_loc = n.block_loc.clone().unwrap_or_else(|| n.loc().clone());
             items.push(Node {
                 keyword: super::ast::Word {
@@ -664,13 +757,16 @@ fn cut_items(
                 },
                 ..Node::default()
             });
-            let (close, mut rest) = cut_items(n.children(), end_item(n), items);
-            rest.extend(
-                nodes[i + 1..]
-                    .iter()
-                    .map(|s| Item::Stmt(Cow::Owned(s.clone()))),
-            );
-            rest.push(end);
+            let (close, mut rest) = cut_items(block, end_item(n), items);
+            let (shared, range) = nodes.parts();
+            rest.push(Chunk {
+                stmts: shared.clone(),
+                next: range.start + i + 1,
+                stop: range.end,
+                end: Some(end),
+                top_level: false,
+                origin: None,
+            });
             return (close, rest);
         }
     }
@@ -814,7 +910,7 @@ pub fn collect<T>(context: &str, table: &[Keyword<T>], out: &mut Vec<KeywordInfo
 }
 
 /// Build the typed model from a statement tree.
-pub fn build(nodes: &[Node], cx: &mut Cx) -> Config {
+pub fn build(nodes: &Rc<[Node]>, cx: &mut Cx) -> Config {
     let mut cfg = Config::default();
     // keepalived reads the global settings in a pass of its own, before the
     // other areas, which may consult them while they are read.
@@ -1037,6 +1133,101 @@ mod tests {
             // Each line is read a bounded number of times.
             proptest::prop_assert!(l.diags.items.len() < 10 * (lines.len() + 5));
         }
+    }
+
+    /// The block reader's work on `text` (see [`super::Cx::reader_steps`]).
+    fn reader_steps(text: &str) -> u64 {
+        use crate::config::{ast, diag::Diagnostics, preprocess};
+        let mut opts = LoadOptions::default();
+        opts.preprocess.allow_includes = false;
+        opts.preprocess.random_seed = Some(1);
+        let mut diags = Diagnostics::new();
+        let mut tree_diags = Diagnostics::new();
+        let tree = ast::build_tree_from(
+            preprocess::open_str(
+                "t.conf",
+                std::path::Path::new("."),
+                text,
+                opts.preprocess,
+                &mut diags,
+            ),
+            &mut tree_diags,
+        );
+        let mut cx = super::Cx::new(&mut diags, super::BuildOptions { check_host: false });
+        super::build(&tree.into(), &mut cx);
+        cx.reader_steps
+    }
+
+    /// Checks that the reader's work on `make(n)` grows linearly with `n`:
+    /// quadratic work would quadruple when `n` doubles.
+    #[track_caller]
+    fn assert_linear(make: impl Fn(usize) -> String) {
+        let small = reader_steps(&make(1000));
+        let big = reader_steps(&make(2000));
+        let lines = make(2000).lines().count() as u64;
+        assert!(
+            big <= small * 21 / 10 + 100,
+            "reader work {small} for 1000, {big} for 2000 blocks"
+        );
+        assert!(big <= 4 * lines, "reader work {big} for {lines} lines");
+    }
+
+    #[test]
+    fn cascade_of_unclosed_blocks_is_read_in_linear_time() {
+        // The shape fuzzing found: generated vrrp_instances whose `${` is
+        // broken, so each one's `}` closes the block of the `$` leaf, and
+        // each vrrp_instance is left open and holds all the ones after it.
+        // Each `}` ends an instance, and the rest of the file escapes to the
+        // top level; that must not re-read (or copy) the rest each time.
+        assert_linear(|n| {
+            (0..n)
+                .map(|i| {
+                    format!(
+                        "vrrp_instance VI_{i} {{\n interface eth0\n virtual_router_id $\n \
+                         {{\n  x\n }}\n priority 100\n"
+                    )
+                })
+                .collect()
+        });
+    }
+
+    #[test]
+    fn cascade_of_blocks_without_brace_is_read_in_linear_time() {
+        // Each vrrp_script without its `{` takes the rest, up to the final
+        // `}`, as its block; the `}` of the leaf's block inside ends it, and
+        // the rest is read again at top level by the next one.
+        assert_linear(|n| {
+            let mut text: String = (0..n)
+                .map(|i| format!("vrrp_script s{i}\n script /bin/true\n weight $\n {{\n x\n }}\n"))
+                .collect();
+            text.push_str("}\n");
+            text
+        });
+        // The same inside a block: the queue of a nested block, not the top level.
+        assert_linear(|n| {
+            let mut text = "virtual_server 10.0.0.1 80 {\n".to_owned();
+            for i in 0..n {
+                text.push_str(&format!(
+                    "real_server 10.0.1.{} 80\n weight $\n {{\n x\n }}\n",
+                    i % 250
+                ));
+            }
+            text.push_str("}\n");
+            text
+        });
+    }
+
+    #[test]
+    fn fuzzing_timeout_cascade_input_is_linear() {
+        // The input the fuzzer stopped on (2,000 generated instances with a
+        // broken `${`): 10 s in a release build before the reader shared
+        // statements.
+        let text = include_str!(
+            "../../../fuzz/regressions/config_parse/timeout-cascade-2000-vrrp-instances"
+        );
+        let l = load(text);
+        assert!(l.diags.items.len() > 2000);
+        assert!(reader_steps(text) < 1_000_000);
     }
 
     #[test]
