@@ -296,7 +296,7 @@ fn config_with(checkers: Vec<Checker>) -> Config {
 }
 
 #[test]
-fn plan_builds_tcp_and_http_and_skips_the_rest() {
+fn plan_builds_every_implemented_type_and_skips_the_rest() {
     let mut http = HttpCheck::default();
     let mut health = Url::new("/health".into());
     health.regex = Some("ok".into());
@@ -312,6 +312,7 @@ fn plan_builds_tcp_and_http_and_skips_the_rest() {
             misc_path: "/bin/true".into(),
             ..Default::default()
         }),
+        Checker::Bfd(Default::default()),
     ]);
     let plan = plan(&cfg);
     assert_eq!(plan.real_servers.len(), 1);
@@ -320,7 +321,11 @@ fn plan_builds_tcp_and_http_and_skips_the_rest() {
     let described: Vec<String> = rs.checkers.iter().map(|c| c.probe.describe()).collect();
     assert_eq!(
         described,
-        vec!["TCP_CHECK [10.0.0.2]:22", "HTTP_GET [10.0.0.2]:8080"]
+        vec![
+            "TCP_CHECK [10.0.0.2]:22",
+            "HTTP_GET [10.0.0.2]:8080",
+            "MISC_CHECK [10.0.0.2]:8080 /bin/true"
+        ]
     );
     assert_eq!(rs.checkers[0].timers.delay_loop, Duration::from_secs(2));
     assert_eq!(rs.checkers[0].warmup, Duration::from_secs(2));
@@ -333,7 +338,7 @@ fn plan_builds_tcp_and_http_and_skips_the_rest() {
     assert!(plan.warnings[0].contains("regex"), "{:?}", plan.warnings);
     assert!(plan.warnings[1].contains("no urls"), "{:?}", plan.warnings);
     assert!(
-        plan.warnings[2].contains("MISC_CHECK: checker type not implemented yet"),
+        plan.warnings[2].contains("BFD_CHECK: checker type not implemented yet"),
         "{:?}",
         plan.warnings
     );
