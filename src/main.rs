@@ -29,6 +29,12 @@ fn no_transparent_huge_pages() {
     }
 }
 
+/// Undo [`no_transparent_huge_pages`] for one-shot commands (`-t`).
+fn allow_transparent_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag on our own memory map.
+    let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 0, 0, 0, 0) };
+}
+
 // SAFETY: every method delegates to mimalloc with the caller's arguments.
 unsafe impl std::alloc::GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
@@ -59,6 +65,11 @@ fn main() -> ExitCode {
         return keepalived_rs::check::genhash::run(genhash_args, &mut std::io::stdout());
     }
     let cli = Cli::parse();
+    if cli.config_test.is_some() || cli.dump_config.is_some() {
+        // A one-shot parse of a large file: huge pages make zeroing its
+        // ~100 MB cheaper, and nothing is kept resident afterwards.
+        allow_transparent_huge_pages();
+    }
     if cli.version {
         println!("keepalived-rs {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
