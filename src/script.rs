@@ -80,6 +80,7 @@ impl ScriptRunner {
             }
         };
         let outcome = run_one(command, args, run_as, timeout).await;
+        record(command, &outcome);
         Run {
             outcome,
             duration: start.elapsed(),
@@ -148,6 +149,51 @@ async fn run_one(
             Outcome::TimedOut
         }
     }
+}
+
+/// How often one script command ended each way, since the daemon started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScriptCounts {
+    pub ok: u64,
+    pub failed: u64,
+    pub timed_out: u64,
+    pub signalled: u64,
+    pub spawn_failed: u64,
+}
+
+/// Every script run of the process, by command line: keepalived says nothing
+/// about scripts that hang, so the metrics endpoint shows which ones do.
+/// The key space is bounded by the configuration (commands come from it).
+static SCRIPT_COUNTS: std::sync::Mutex<std::collections::BTreeMap<String, ScriptCounts>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Longest command line kept as a metrics label.
+const LABEL_MAX: usize = 200;
+
+fn record(command: &str, outcome: &Outcome) {
+    let mut key: String = command.trim().chars().take(LABEL_MAX).collect();
+    if key.is_empty() {
+        key.push_str("(empty)");
+    }
+    let mut map = SCRIPT_COUNTS.lock().unwrap_or_else(|p| p.into_inner());
+    let c = map.entry(key).or_default();
+    match outcome {
+        Outcome::Exited(0) => c.ok += 1,
+        Outcome::Exited(_) => c.failed += 1,
+        Outcome::TimedOut => c.timed_out += 1,
+        Outcome::Signalled(_) => c.signalled += 1,
+        Outcome::SpawnFailed(_) => c.spawn_failed += 1,
+    }
+}
+
+/// A copy of the per-command counts, sorted by command.
+pub fn counts() -> Vec<(String, ScriptCounts)> {
+    SCRIPT_COUNTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect()
 }
 
 /// Kills the process group it holds when dropped (unless disarmed).
@@ -229,6 +275,32 @@ mod tests {
         });
         std::thread::sleep(Duration::from_millis(800));
         assert!(!marker.exists(), "the script's child survived the timeout");
+        let mine = counts()
+            .into_iter()
+            .find(|(k, _)| *k == cmd)
+            .map(|(_, c)| c)
+            .unwrap();
+        assert_eq!(mine.timed_out, 1, "{mine:?}");
+        assert_eq!(mine.ok + mine.failed, 0, "{mine:?}");
+    }
+
+    #[test]
+    fn runs_are_counted_by_command_and_result() {
+        let r = ScriptRunner::new(4);
+        let cmd = "/bin/sh -c 'exit \"$1\"' counted-by-result";
+        rt().block_on(async {
+            for code in ["0", "0", "2"] {
+                r.run(cmd, &[code.into()], None, Duration::from_secs(5))
+                    .await;
+            }
+            r.run("/nonexistent/counted", &[], None, Duration::from_secs(5))
+                .await;
+        });
+        let all = counts();
+        let get = |k: &str| all.iter().find(|(c, _)| c == k).map(|(_, c)| *c);
+        let c = get(cmd).unwrap();
+        assert_eq!((c.ok, c.failed, c.timed_out), (2, 1, 0));
+        assert_eq!(get("/nonexistent/counted").unwrap().spawn_failed, 1);
     }
 
     #[test]

@@ -89,7 +89,15 @@ fn status_and_metrics_match_the_lab_and_count_a_split_brain() {
     let e2 = extra(&s2);
     let e1: Vec<&str> = e1.iter().map(String::as_str).collect();
     let e2: Vec<&str> = e2.iter().map(String::as_str).collect();
-    let d1 = Daemon::start(lb1, dir.path(), "lb1", &conf(150, &vip), &e1);
+    // lb1 also tracks a script that always hangs: its timeouts are counted
+    // (init_fail and a positive weight keep the priority at the base).
+    let hang = "vrrp_script chk_hang {\n    script \"/bin/sleep 30\"\n    interval 1\n    \
+                timeout 1\n    weight 2\n    init_fail\n}\n";
+    let conf1 = format!("{hang}{}", conf(150, &vip)).replace(
+        "    virtual_ipaddress {",
+        "    track_script {\n        chk_hang\n    }\n    virtual_ipaddress {",
+    );
+    let d1 = Daemon::start(lb1, dir.path(), "lb1", &conf1, &e1);
     let d2 = Daemon::start(lb2, dir.path(), "lb2", &conf(100, &vip), &e2);
     assert!(
         wait_for(Duration::from_secs(5), || lb1.has_address(&vip)),
@@ -191,6 +199,21 @@ fn status_and_metrics_match_the_lab_and_count_a_split_brain() {
         d1.log_text()
     );
     assert!(lb1.has_address(&vip) && !lb2.has_address(&vip));
+
+    // The hung script: killed at its timeout, counted, named.
+    let timeouts = "keepalived_rs_script_timeouts_total{script=\"/bin/sleep 30\"}";
+    assert!(
+        wait_for(Duration::from_secs(5), || sample(&metrics(lb1), timeouts)
+            .is_some_and(|n| n >= 1.0)),
+        "{}",
+        metrics(lb1)
+    );
+    let text = status_text(&s1);
+    assert!(
+        text.contains("  /bin/sleep 30: ok 0, failed 0, timed out "),
+        "{text}"
+    );
+    assert_eq!(vi1(&status(&s1))["effective_priority"], 150);
 }
 
 #[test]

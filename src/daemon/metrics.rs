@@ -192,6 +192,46 @@ impl Collector for VrrpCollector {
     }
 }
 
+/// Script runs of the whole process (notify scripts, vrrp_script, MISC_CHECK),
+/// by command line and result; `script_timeouts` names the hung ones.
+#[derive(Debug, Default)]
+pub struct ScriptCollector;
+
+impl Collector for ScriptCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let all = crate::script::counts();
+        let mut runs = Vec::new();
+        let mut timeouts = Vec::new();
+        for (cmd, c) in &all {
+            for (result, n) in [
+                ("ok", c.ok),
+                ("failed", c.failed),
+                ("timeout", c.timed_out),
+                ("signalled", c.signalled),
+                ("spawn_failed", c.spawn_failed),
+            ] {
+                runs.push((
+                    vec![("script", cmd.clone()), ("result", result.to_owned())],
+                    n,
+                ));
+            }
+            timeouts.push((vec![("script", cmd.clone())], c.timed_out));
+        }
+        counter(
+            &mut enc,
+            "script_runs",
+            "Script runs, by command line and result",
+            &runs,
+        )?;
+        counter(
+            &mut enc,
+            "script_timeouts",
+            "Script runs killed (with their process group) at their timeout",
+            &timeouts,
+        )
+    }
+}
+
 /// Serve `GET /metrics` on `addr` from the current runtime.
 pub async fn serve(
     addr: std::net::SocketAddr,
@@ -304,5 +344,31 @@ mod tests {
             respond("POST /metrics HTTP/1.1", &hub).0,
             "405 Method Not Allowed"
         );
+    }
+
+    #[test]
+    fn script_metrics_text() {
+        let cmd = "/bin/sh -c 'sleep 5' metrics-text";
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(crate::script::ScriptRunner::new(1).run(
+                cmd,
+                &[],
+                None,
+                Duration::from_millis(50),
+            ));
+        let hub = MetricsHub::default();
+        hub.add(Box::new(ScriptCollector));
+        let t = hub.render();
+        let label = cmd.replace('"', "\\\"");
+        for want in [
+            format!("keepalived_rs_script_timeouts_total{{script=\"{label}\"}} 1"),
+            format!("keepalived_rs_script_runs_total{{script=\"{label}\",result=\"timeout\"}} 1"),
+            format!("keepalived_rs_script_runs_total{{script=\"{label}\",result=\"ok\"}} 0"),
+        ] {
+            assert!(t.contains(&want), "missing {want} in\n{t}");
+        }
     }
 }

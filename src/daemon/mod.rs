@@ -130,6 +130,22 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         stats: stats.clone(),
         reloads: reloads.clone(),
     }));
+    hub.add(Box::new(metrics::ScriptCollector));
+    registry.register("scripts", || {
+        let all: std::collections::BTreeMap<_, _> = crate::script::counts()
+            .into_iter()
+            .map(|(cmd, c)| {
+                (
+                    cmd,
+                    serde_json::json!({
+                        "ok": c.ok, "failed": c.failed, "timed_out": c.timed_out,
+                        "signalled": c.signalled, "spawn_failed": c.spawn_failed,
+                    }),
+                )
+            })
+            .collect();
+        status::to_value(&all)
+    });
     let (lvs, verdicts) = match run_lvs
         .then(|| start_lvs(cli, &loaded.config, engine_cfg.script_user))
         .flatten()

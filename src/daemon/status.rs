@@ -338,8 +338,24 @@ pub fn render(v: &Value, now: u64) -> String {
                 .unwrap_or_default()
         );
     }
+    if let Some(m) = sources.get("scripts").and_then(Value::as_object) {
+        if !m.is_empty() {
+            let _ = writeln!(out, "Scripts: {}", m.len());
+        }
+        for (cmd, c) in m {
+            let _ = writeln!(
+                out,
+                "  {cmd}: ok {}, failed {}, timed out {}, signalled {}, spawn failed {}",
+                n(c, "ok"),
+                n(c, "failed"),
+                n(c, "timed_out"),
+                n(c, "signalled"),
+                n(c, "spawn_failed")
+            );
+        }
+    }
     for (name, section) in sources {
-        if name == "vrrp" || name == "reload" {
+        if name == "vrrp" || name == "reload" || name == "scripts" {
             continue;
         }
         let _ = writeln!(
@@ -380,6 +396,8 @@ mod tests {
                       "adverts_sent": 10, "adverts_received": 3,
                       "dropped": {"ttl": 1}, "split_brain": 1}],
             "reload": {"ok": 2, "failed": 1, "last_error": "bad"},
+            "scripts": {"/etc/keepalived/check_nginx.sh": {"ok": 5, "failed": 1,
+                "timed_out": 2, "signalled": 0, "spawn_failed": 0}},
             "lvs": {"x": 1}}});
         let t = render(&v, 1000);
         assert!(
@@ -399,5 +417,10 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("lvs: {"), "{t}");
+        assert!(
+            t.contains("  /etc/keepalived/check_nginx.sh: ok 5, failed 1, timed out 2,"),
+            "{t}"
+        );
+        assert!(!t.contains("scripts: {"), "{t}");
     }
 }
