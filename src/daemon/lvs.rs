@@ -12,6 +12,7 @@
 use crate::check::RealServerUpdate;
 use crate::config::model::lvs::CheckerScript;
 use crate::config::model::Config;
+use crate::daemon::lvs_fifo::LvsFifos;
 use crate::ipvs::desired::{self, LvsSpec};
 use crate::ipvs::syncer::{LvsStatus, Options, QuorumEvent, Syncer};
 use crate::ipvs::types;
@@ -36,6 +37,8 @@ pub struct LvsSettings {
     pub reconcile_every: Option<Duration>,
     /// The default user of quorum scripts (global `script_user`).
     pub script_user: Option<RunAs>,
+    /// `lvs_notify_fifo` (and `notify_fifo`): where VS/RS changes are written.
+    pub fifos: Vec<crate::vrrp::notify_fifo::FifoSpec>,
 }
 
 impl LvsSettings {
@@ -53,6 +56,7 @@ impl LvsSettings {
             options: Options { dont_release },
             reconcile_every,
             script_user,
+            fifos: Vec::new(),
         }
     }
 }
@@ -170,9 +174,11 @@ fn quorum_actions(
     events: Vec<QuorumEvent>,
     scripts: &ScriptRunner,
     user: Option<RunAs>,
+    fifos: &mut LvsFifos,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
     for ev in events {
+        fifos.on_quorum(&ev.virtual_server, ev.up);
         if ev.up {
             tracing::info!(
                 "Gained quorum {}+{}={} <= {} for VS {}",
@@ -216,6 +222,7 @@ async fn run<O: IpvsOps>(
 ) {
     let scripts = ScriptRunner::new(8);
     let user = settings.script_user;
+    let mut fifos = LvsFifos::open(&settings.fifos);
     let (mut syncer, events) = Syncer::new(ops, spec, settings.options);
     let publish = |s: &Syncer<O>| {
         if let Ok(mut g) = status.lock() {
@@ -238,7 +245,7 @@ async fn run<O: IpvsOps>(
             false
         }
     };
-    quorum_actions(events, &scripts, user);
+    quorum_actions(events, &scripts, user, &mut fifos);
     publish(&syncer);
 
     let period = settings
@@ -251,8 +258,15 @@ async fn run<O: IpvsOps>(
         tokio::select! {
             u = updates.recv(), if updates_open => match u {
                 Some(u) => {
+                    let vs = syncer
+                        .spec()
+                        .virtual_servers
+                        .iter()
+                        .find(|v| v.key == u.key.service)
+                        .map_or_else(|| u.key.service.to_string(), |v| v.name.clone());
+                    fifos.on_update(&u, &vs);
                     let ev = syncer.update(&u);
-                    quorum_actions(ev, &scripts, user);
+                    quorum_actions(ev, &scripts, user, &mut fifos);
                     publish(&syncer);
                 }
                 None => updates_open = false,
@@ -266,7 +280,7 @@ async fn run<O: IpvsOps>(
                         requests = after.table_ops() - before.table_ops(),
                         "IPVS: new configuration applied"
                     );
-                    quorum_actions(ev, &scripts, user);
+                    quorum_actions(ev, &scripts, user, &mut fifos);
                     publish(&syncer);
                 }
                 Some(Control::SyncMaster(m)) => {
@@ -275,7 +289,7 @@ async fn run<O: IpvsOps>(
                 }
                 Some(Control::Stop(done)) => {
                     let ev = syncer.stop();
-                    let tasks = quorum_actions(ev, &scripts, user);
+                    let tasks = quorum_actions(ev, &scripts, user, &mut fifos);
                     for t in tasks {
                         let _ = tokio::time::timeout(SCRIPT_TIMEOUT, t).await;
                     }
@@ -286,12 +300,14 @@ async fn run<O: IpvsOps>(
                         flushes = c.flush,
                         "IPVS: stopped"
                     );
+                    fifos.close();
                     let _ = done.send(());
                     return;
                 }
                 None => {
                     // The handle is gone without a stop: clean up anyway.
                     let _ = syncer.stop();
+                    fifos.close();
                     return;
                 }
             },

@@ -11,6 +11,7 @@
 pub mod checkers;
 pub mod dump;
 pub mod lvs;
+pub mod lvs_fifo;
 pub mod metrics;
 pub mod pidfile;
 pub mod reload;
@@ -147,7 +148,14 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         status::to_value(&all)
     });
     let (lvs, verdicts) = match run_lvs
-        .then(|| start_lvs(cli, &loaded.config, engine_cfg.script_user))
+        .then(|| {
+            start_lvs(
+                cli,
+                &loaded.config,
+                engine_cfg.script_user,
+                vrrp_thread.is_some(),
+            )
+        })
         .flatten()
     {
         Some((l, tx)) => (Some(l), Some(tx)),
@@ -222,6 +230,7 @@ fn start_lvs(
     cli: &Cli,
     cfg: &config::model::Config,
     script_user: Option<crate::script::RunAs>,
+    vrrp_running: bool,
 ) -> Option<(
     lvs::LvsHandle,
     mpsc::UnboundedSender<crate::check::RealServerUpdate>,
@@ -238,7 +247,8 @@ fn start_lvs(
     };
     // The checkers (started on the main runtime) send their verdicts on `rs_tx`.
     let (rs_tx, rs_rx) = mpsc::unbounded_channel::<crate::check::RealServerUpdate>();
-    let settings = lvs::LvsSettings::new(cli.dont_release_ipvs, script_user);
+    let mut settings = lvs::LvsSettings::new(cli.dont_release_ipvs, script_user);
+    settings.fifos = lvs_fifo::specs(&cfg.global_defs, vrrp_running);
     match lvs::start(client, cfg, settings, rs_rx) {
         Ok(h) => Some((h, rs_tx)),
         Err(e) => {

@@ -79,24 +79,32 @@ pub fn engine_config(cfg: &Config) -> Result<EngineConfig, String> {
 /// `notify_fifo` and `vrrp_notify_fifo` (both receive the VRRP events).
 fn notify_fifos(g: &GlobalDefs) -> Vec<crate::vrrp::notify_fifo::FifoSpec> {
     [
-        (&g.notify_fifo, &g.notify_fifo_script),
-        (&g.vrrp_notify_fifo, &g.vrrp_notify_fifo_script),
+        fifo_spec(&g.notify_fifo, &g.notify_fifo_script, g),
+        fifo_spec(&g.vrrp_notify_fifo, &g.vrrp_notify_fifo_script, g),
     ]
     .into_iter()
-    .filter_map(|(fifo, script)| {
-        let fifo = fifo.as_ref().filter(|f| !f.name.is_empty())?;
-        Some(crate::vrrp::notify_fifo::FifoSpec {
-            path: fifo.name.clone().into(),
-            owner: fifo.user.as_ref().and_then(resolve_user),
-            script: script.as_ref().map(|s| {
-                (
-                    s.script.clone(),
-                    s.user.as_ref().and_then(resolve_user).or(script_user(g)),
-                )
-            }),
-        })
-    })
+    .flatten()
     .collect()
+}
+
+/// One configured FIFO and its reader script (run as the script's user, else
+/// `script_user`).
+pub fn fifo_spec(
+    fifo: &Option<crate::config::model::global::NotifyFifo>,
+    script: &Option<crate::config::model::global::GlobalScript>,
+    g: &GlobalDefs,
+) -> Option<crate::vrrp::notify_fifo::FifoSpec> {
+    let fifo = fifo.as_ref().filter(|f| !f.name.is_empty())?;
+    Some(crate::vrrp::notify_fifo::FifoSpec {
+        path: fifo.name.clone().into(),
+        owner: fifo.user.as_ref().and_then(resolve_user),
+        script: script.as_ref().map(|s| {
+            (
+                s.script.clone(),
+                s.user.as_ref().and_then(resolve_user).or(script_user(g)),
+            )
+        }),
+    })
 }
 
 fn resolve_user(u: &crate::config::model::vrrp::ScriptUser) -> Option<RunAs> {
