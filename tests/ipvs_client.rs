@@ -111,30 +111,6 @@ fn hostport(addr: &IpAddr, port: u16) -> String {
     }
 }
 
-fn service_name(id: &ServiceId) -> String {
-    match id {
-        ServiceId::Addr {
-            protocol,
-            addr,
-            port,
-        } => {
-            let p = match *protocol {
-                PROTO_TCP => "TCP",
-                PROTO_UDP => "UDP",
-                PROTO_SCTP => "SCTP",
-                other => panic!("protocol {other}"),
-            };
-            format!("{p} {}", hostport(addr, *port))
-        }
-        ServiceId::Fwmark { family, mark } => {
-            format!(
-                "FWM {mark}{}",
-                if *family == AF_INET6 { " IPv6" } else { "" }
-            )
-        }
-    }
-}
-
 /// The words after the scheduler on an `ipvsadm -Ln` service line.
 fn service_flags_words(s: &Service) -> Vec<String> {
     let mut w = Vec::new();
@@ -223,7 +199,8 @@ fn client_view(c: &mut IpvsClient, view: View) -> Vec<Vec<String>> {
     let mut blocks = Vec::new();
     for e in c.service_entries().expect("service dump") {
         let s = &e.service;
-        let mut head = service_name(&s.id);
+        // ServiceId's Display is ipvsadm's service column.
+        let mut head = s.id.to_string();
         match view {
             View::Stats => {
                 let st = e.stats;

@@ -12,7 +12,7 @@ mod norm;
 
 use keepalived_rs::config::{self, LoadOptions};
 use keepalived_rs::ipvs::desired::{self, Table, VsState};
-use keepalived_rs::ipvs::types::{svc_flags, Forward, ServiceId, AF_INET6, PROTO_SCTP, PROTO_TCP};
+use keepalived_rs::ipvs::types::{svc_flags, Forward, AF_INET6};
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -28,26 +28,8 @@ fn render(t: &Table) -> Vec<String> {
     let mut out = Vec::new();
     for (id, ts) in t {
         let s = &ts.service;
-        let mut line = match id {
-            ServiceId::Addr {
-                protocol,
-                addr,
-                port,
-            } => {
-                let p = match *protocol {
-                    PROTO_TCP => "TCP",
-                    PROTO_SCTP => "SCTP",
-                    _ => "UDP",
-                };
-                format!("{p} {}", addr_port(addr, *port))
-            }
-            ServiceId::Fwmark { family, mark } => {
-                format!(
-                    "FWM {mark}{}",
-                    if *family == AF_INET6 { " IPv6" } else { "" }
-                )
-            }
-        };
+        // ServiceId's Display is ipvsadm's service column.
+        let mut line = id.to_string();
         line.push(' ');
         line.push_str(&s.scheduler);
         let sched = s.flags & (svc_flags::SCHED1 | svc_flags::SCHED2 | svc_flags::SCHED3);
