@@ -202,7 +202,11 @@ pub fn client(path: &Path, json_out: bool) -> i32 {
     let text = match request(path, r#"{"command":"status"}"#) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("keepalived-rs: cannot query {}: {e}", path.display());
+            eprintln!(
+                "keepalived-rs: cannot query {}: {e}{}",
+                path.display(),
+                query_hint(e.kind())
+            );
             return 1;
         }
     };
@@ -226,6 +230,20 @@ pub fn client(path: &Path, json_out: bool) -> i32 {
         print!("{}", render(&v, now_unix()));
     }
     0
+}
+
+/// What a failed `status` most likely means, for the error message.
+fn query_hint(kind: std::io::ErrorKind) -> &'static str {
+    use std::io::ErrorKind;
+    match kind {
+        // No socket file, or one left behind by a daemon that was killed.
+        ErrorKind::NotFound | ErrorKind::ConnectionRefused => {
+            " (no keepalived-rs daemon answers there: is it running, and was it \
+             started with another --control-socket?)"
+        }
+        ErrorKind::PermissionDenied => " (the control socket is for root only)",
+        _ => "",
+    }
 }
 
 fn request(path: &Path, req: &str) -> std::io::Result<String> {
@@ -358,6 +376,17 @@ pub fn render(v: &Value, now: u64) -> String {
         if name == "vrrp" || name == "reload" || name == "scripts" {
             continue;
         }
+        // A subsystem with nothing configured (`checkers: []` without
+        // virtual servers) says nothing.
+        let empty = match section {
+            Value::Null => true,
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            _ => false,
+        };
+        if empty {
+            continue;
+        }
         let _ = writeln!(
             out,
             "{name}: {}",
@@ -422,5 +451,24 @@ mod tests {
             "{t}"
         );
         assert!(!t.contains("scripts: {"), "{t}");
+    }
+
+    #[test]
+    fn render_skips_empty_sections() {
+        let v = json!({"ok": true, "version": "0.1.0", "pid": 7, "sources": {
+            "vrrp": [], "reload": {"ok": 0, "failed": 0},
+            "checkers": [], "scripts": {}, "ipvs": {"services": 1}}});
+        let t = render(&v, 1000);
+        assert!(!t.contains("checkers"), "{t}");
+        assert!(t.contains("ipvs: {"), "{t}");
+    }
+
+    #[test]
+    fn query_errors_say_what_to_check() {
+        use std::io::ErrorKind;
+        assert!(query_hint(ErrorKind::NotFound).contains("is it running"));
+        assert!(query_hint(ErrorKind::ConnectionRefused).contains("--control-socket"));
+        assert!(query_hint(ErrorKind::PermissionDenied).contains("root"));
+        assert_eq!(query_hint(ErrorKind::TimedOut), "");
     }
 }
