@@ -137,8 +137,28 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         Some((l, tx)) => (Some(l), Some(tx)),
         None => (None, None),
     };
+    // BFD sessions (unless -B): followed by BFD_CHECK and track_bfd.
+    let bfd_hub: Arc<Mutex<Option<crate::bfd::BfdHub>>> = Arc::new(Mutex::new(None));
+    let bfd_sessions = if cli.no_bfd {
+        crate::bfd::Sessions::default()
+    } else {
+        let _rt = rt.enter();
+        let hub = crate::bfd::BfdHub::start(&loaded.config);
+        if !hub.is_empty() {
+            tracing::info!(sessions = hub.len(), "BFD sessions started");
+        }
+        let sessions = hub.sessions();
+        *bfd_hub.lock().unwrap_or_else(|p| p.into_inner()) = Some(hub);
+        let h = bfd_hub.clone();
+        registry.register("bfd", move || {
+            let g = h.lock().unwrap_or_else(|p| p.into_inner());
+            status::to_value(&g.as_ref().map(|h| h.status()).unwrap_or_default())
+        });
+        sessions
+    };
     // The real-server checkers: swapped on reload, read by `status`.
     let checkers = checkers::Slot::default();
+    checkers.set_bfd(bfd_sessions.clone());
     {
         let checkers = checkers.clone();
         registry.register("checkers", move || status::to_value(&checkers.status()));
@@ -180,7 +200,8 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             cli,
             opts,
             checkers: verdicts.map(|tx| (checkers.clone(), tx)),
-            trackers: run_vrrp.then(|| trackers::start(tracker_cfg, ctl_tx.clone())),
+            trackers: run_vrrp.then(|| trackers::start(tracker_cfg, ctl_tx.clone(), &bfd_sessions)),
+            bfd: (bfd_hub.clone(), bfd_sessions.clone()),
             engine,
             reloads,
             lvs: lvs.as_ref(),
@@ -189,6 +210,11 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
     });
     // Checkers first (omega runs notify_down scripts), then the IPVS table.
     rt.block_on(checkers.shutdown());
+    // BFD peers are told AdminDown.
+    let hub = bfd_hub.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(mut hub) = hub {
+        rt.block_on(hub.shutdown());
+    }
     if let Some(l) = lvs {
         rt.block_on(l.stop(std::time::Duration::from_secs(30)));
     }
@@ -298,6 +324,8 @@ struct Signals<'a> {
     /// The engine, if the VRRP thread runs.
     engine: Option<mpsc::Sender<Control>>,
     reloads: reload::SharedReloadStats,
+    /// The BFD sessions (no hub with -B).
+    bfd: (Arc<Mutex<Option<crate::bfd::BfdHub>>>, crate::bfd::Sessions),
     /// The IPVS syncer, if it runs.
     lvs: Option<&'a lvs::LvsHandle>,
     /// The real-server checkers and where they send verdicts.
@@ -346,6 +374,10 @@ async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Sh
                 .await;
                 if let Some(new) = applied {
                     // Other subsystems reload from `new` here (checkers, IPVS syncer).
+                    // BFD first: its consumers look sessions up by name.
+                    if let Some(hub) = sig.bfd.0.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                        hub.reload(&new.config);
+                    }
                     if let Some(l) = sig.lvs {
                         l.reload(&new.config);
                     }
@@ -354,7 +386,11 @@ async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Sh
                     }
                     if let (Some(t), Some(engine)) = (sig.trackers.as_mut(), sig.engine.as_ref()) {
                         t.stop();
-                        *t = trackers::start(specs::tracker_config(&new.config), engine.clone());
+                        *t = trackers::start(
+                            specs::tracker_config(&new.config),
+                            engine.clone(),
+                            &sig.bfd.1,
+                        );
                     }
                 }
                 systemd::ready(&stats);
