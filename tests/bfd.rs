@@ -160,6 +160,43 @@ fn track_bfd_with_a_keepalived_peer() {
         rd.log_text()
     );
 
+    // SIGHUP with the same configuration: the session keeps running (same
+    // discriminator, no transition); a changed min_tx restarts it.
+    let discr = |sock: &Path| {
+        status(sock).map(|v| v["sources"]["bfd"]["sessions"][0]["local_discr"].clone())
+    };
+    let before = discr(&sock);
+    let transitions =
+        status(&sock).map(|v| v["sources"]["bfd"]["sessions"][0]["transitions"].clone());
+    let hup = |d: &Daemon| {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(d.pid().unwrap() as i32),
+            nix::sys::signal::Signal::SIGHUP,
+        )
+        .unwrap();
+    };
+    hup(&rd);
+    assert!(wait_for(Duration::from_secs(5), || rd
+        .log_text()
+        .contains("reload: new configuration applied")));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(discr(&sock), before);
+    assert_eq!(
+        status(&sock).map(|v| v["sources"]["bfd"]["sessions"][0]["transitions"].clone()),
+        transitions
+    );
+    std::fs::write(
+        dir.path().join("rs.conf"),
+        rs_conf.replace("min_tx 100", "min_tx 200"),
+    )
+    .unwrap();
+    hup(&rd);
+    assert!(
+        wait_for(Duration::from_secs(10), || discr(&sock) != before && up()),
+        "session not restarted; rs log:\n{}",
+        rd.log_text()
+    );
+
     // A graceful stop tells keepalived AdminDown.
     rd.term();
     assert!(
@@ -235,7 +272,7 @@ fn bfd_check_follows_a_keepalived_rs_peer() {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let mut hub = BfdHub::start(&cfg);
+            let mut hub = BfdHub::start(&cfg).expect("BFD thread");
             let plan = realserver::plan_with_bfd(&cfg, &hub.sessions());
             assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<RealServerUpdate>();

@@ -247,8 +247,13 @@ struct Shared {
     queue_full: AtomicU64,
 }
 
-/// The BFD subsystem: the sessions of the configured `bfd_instance`s.
+/// The BFD subsystem: the sessions of the configured `bfd_instance`s, run
+/// on a thread of their own (`bfd`), so checkers and reloads on the main
+/// runtime cannot delay a 10 ms transmit timer.
 pub struct BfdHub {
+    /// The `bfd` thread's runtime (`None` once shut down).
+    rt: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
     sessions: Sessions,
     running: BTreeMap<String, Running>,
     shared: Arc<Shared>,
@@ -257,9 +262,18 @@ pub struct BfdHub {
 }
 
 impl BfdHub {
-    /// Start the sessions of `cfg` (inside a tokio runtime).
-    pub fn start(cfg: &Config) -> BfdHub {
+    /// Start the BFD thread and the sessions of `cfg`. Fails only when the
+    /// thread cannot be created.
+    pub fn start(cfg: &Config) -> io::Result<BfdHub> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("bfd")
+            .enable_all()
+            .build()?;
+        let handle = rt.handle().clone();
         let mut hub = BfdHub {
+            rt: Some(rt),
+            handle,
             sessions: Sessions::default(),
             running: BTreeMap::new(),
             shared: Arc::new(Shared {
@@ -273,7 +287,7 @@ impl BfdHub {
             rx_families: (false, false),
         };
         hub.apply(specs(cfg));
-        hub
+        Ok(hub)
     }
 
     /// The handle the consumers read states from.
@@ -296,6 +310,9 @@ impl BfdHub {
     }
 
     fn apply(&mut self, specs: Vec<InstanceSpec>) {
+        // Sockets register with, and tasks run on, the BFD runtime.
+        let handle = self.handle.clone();
+        let _rt = handle.enter();
         let wanted: BTreeMap<String, InstanceSpec> =
             specs.into_iter().map(|s| (s.name.clone(), s)).collect();
         // Removed or changed: stop.
@@ -382,7 +399,7 @@ impl BfdHub {
                 min_ttl: spec.min_rx_ttl,
             },
         );
-        let task = tokio::spawn(run_session(
+        let task = self.handle.spawn(run_session(
             spec.clone(),
             discr,
             input_rx,
@@ -404,7 +421,7 @@ impl BfdHub {
             match rx_socket(false) {
                 Ok(s) => {
                     self.receivers
-                        .push(tokio::spawn(receive(s, self.shared.clone())));
+                        .push(self.handle.spawn(receive(s, self.shared.clone())));
                     self.rx_families.0 = true;
                 }
                 Err(e) => tracing::error!(
@@ -416,7 +433,7 @@ impl BfdHub {
             match rx_socket(true) {
                 Ok(s) => {
                     self.receivers
-                        .push(tokio::spawn(receive(s, self.shared.clone())));
+                        .push(self.handle.spawn(receive(s, self.shared.clone())));
                     self.rx_families.1 = true;
                 }
                 Err(e) => tracing::error!(
@@ -467,6 +484,9 @@ impl BfdHub {
         for t in self.receivers.drain(..) {
             t.abort();
         }
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
     }
 }
 
@@ -477,6 +497,10 @@ impl Drop for BfdHub {
         }
         for t in &self.receivers {
             t.abort();
+        }
+        // Dropping a runtime may block: not allowed inside another runtime.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
         }
     }
 }

@@ -142,13 +142,21 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
     let bfd_sessions = if cli.no_bfd {
         crate::bfd::Sessions::default()
     } else {
-        let _rt = rt.enter();
-        let hub = crate::bfd::BfdHub::start(&loaded.config);
-        if !hub.is_empty() {
-            tracing::info!(sessions = hub.len(), "BFD sessions started");
+        match crate::bfd::BfdHub::start(&loaded.config) {
+            Ok(hub) => {
+                if !hub.is_empty() {
+                    tracing::info!(sessions = hub.len(), "BFD sessions started");
+                }
+                *bfd_hub.lock().unwrap_or_else(|p| p.into_inner()) = Some(hub);
+            }
+            Err(e) => tracing::error!("cannot start the BFD thread: {e}; BFD sessions are down"),
         }
-        let sessions = hub.sessions();
-        *bfd_hub.lock().unwrap_or_else(|p| p.into_inner()) = Some(hub);
+        let sessions = bfd_hub
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|h| h.sessions())
+            .unwrap_or_default();
         let h = bfd_hub.clone();
         registry.register("bfd", move || {
             let g = h.lock().unwrap_or_else(|p| p.into_inner());
