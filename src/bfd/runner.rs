@@ -518,7 +518,6 @@ fn rx_socket(v6: bool) -> io::Result<AsyncFd<Socket>> {
     let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     s.set_nonblocking(true)?;
-    s.set_reuse_address(true)?;
     let addr: SocketAddr = if v6 {
         s.set_only_v6(true)?;
         nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::Ipv6RecvHopLimit, &true)
@@ -885,5 +884,59 @@ mod tests {
         );
         p.your_discr = 5;
         assert!(d.find(&p, ip("10.0.0.2"), None).is_none());
+    }
+
+    #[test]
+    fn dispatch_drops_and_counts() {
+        let shared = Shared {
+            demux: RwLock::new(Demux::default()),
+            malformed: Mutex::new(BTreeMap::new()),
+            no_session: AtomicU64::new(0),
+            ttl: AtomicU64::new(0),
+            queue_full: AtomicU64::new(0),
+        };
+        let (r, mut rx) = route("10.0.0.1", None);
+        shared.demux.write().unwrap().by_discr.insert(9, r);
+        let good = ControlPacket {
+            diag: 0,
+            state: State::Up,
+            poll: false,
+            final_: false,
+            control_plane_independent: false,
+            demand: false,
+            detect_mult: 3,
+            my_discr: 77,
+            your_discr: 9,
+            desired_min_tx: 1,
+            required_min_rx: 1,
+            required_min_echo_rx: 0,
+        }
+        .encode();
+        let dg = |from: &str, ttl: u8| Datagram {
+            len: 24,
+            from: from.parse().unwrap(),
+            to: None,
+            ttl: Some(ttl),
+        };
+        dispatch(&shared, &good[..10], &dg("10.0.0.1", 255));
+        let mut bad = good;
+        bad[0] = 0x40;
+        dispatch(&shared, &bad, &dg("10.0.0.1", 255));
+        // A known discriminator from another address.
+        dispatch(&shared, &good, &dg("10.0.0.2", 255));
+        // TTL below 255 for single hop (GTSM).
+        dispatch(&shared, &good, &dg("10.0.0.1", 254));
+        assert!(rx.try_recv().is_err());
+        dispatch(&shared, &good, &dg("10.0.0.1", 255));
+        assert!(matches!(rx.try_recv(), Ok(Input::Packet(p)) if p.my_discr == 77));
+        // The session's queue is full (capacity 1): counted, not blocked.
+        dispatch(&shared, &good, &dg("10.0.0.1", 255));
+        dispatch(&shared, &good, &dg("10.0.0.1", 255));
+        let m = shared.malformed.lock().unwrap().clone();
+        assert_eq!(m.get("short"), Some(&1));
+        assert_eq!(m.get("version"), Some(&1));
+        assert_eq!(shared.no_session.load(Ordering::Relaxed), 1);
+        assert_eq!(shared.ttl.load(Ordering::Relaxed), 1);
+        assert_eq!(shared.queue_full.load(Ordering::Relaxed), 1);
     }
 }
