@@ -7,6 +7,7 @@
 //!   the [`runner::Sessions`] handle through which `BFD_CHECK` and
 //!   `track_bfd` follow a session's state.
 
+pub mod metrics;
 pub mod packet;
 pub mod runner;
 pub mod session;

@@ -158,10 +158,15 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             .map(|h| h.sessions())
             .unwrap_or_default();
         let h = bfd_hub.clone();
-        registry.register("bfd", move || {
+        let bfd_status = Arc::new(move || {
             let g = h.lock().unwrap_or_else(|p| p.into_inner());
-            status::to_value(&g.as_ref().map(|h| h.status()).unwrap_or_default())
+            g.as_ref().map(|h| h.status()).unwrap_or_default()
         });
+        let st = bfd_status.clone();
+        registry.register("bfd", move || status::to_value(&st()));
+        hub.add(Box::new(crate::bfd::metrics::BfdCollector {
+            status: bfd_status,
+        }));
         sessions
     };
     // The real-server checkers: swapped on reload, read by `status`.
