@@ -272,7 +272,7 @@ fn bfd_check_follows_a_keepalived_rs_peer() {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let mut hub = BfdHub::start(&cfg).expect("BFD thread");
+            let mut hub = BfdHub::start(&cfg, Default::default()).expect("BFD thread");
             let plan = realserver::plan_with_bfd(&cfg, &hub.sessions());
             assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<RealServerUpdate>();

@@ -262,9 +262,9 @@ pub struct BfdHub {
 }
 
 impl BfdHub {
-    /// Start the BFD thread and the sessions of `cfg`. Fails only when the
-    /// thread cannot be created.
-    pub fn start(cfg: &Config) -> io::Result<BfdHub> {
+    /// Start the BFD thread and the sessions of `cfg`, publishing their
+    /// states in `sessions`. Fails only when the thread cannot be created.
+    pub fn start(cfg: &Config, sessions: Sessions) -> io::Result<BfdHub> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("bfd")
@@ -274,7 +274,7 @@ impl BfdHub {
         let mut hub = BfdHub {
             rt: Some(rt),
             handle,
-            sessions: Sessions::default(),
+            sessions,
             running: BTreeMap::new(),
             shared: Arc::new(Shared {
                 demux: RwLock::new(Demux::default()),

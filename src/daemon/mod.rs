@@ -137,26 +137,13 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         Some((l, tx)) => (Some(l), Some(tx)),
         None => (None, None),
     };
-    // BFD sessions (unless -B): followed by BFD_CHECK and track_bfd.
+    // BFD sessions (unless -B): followed by BFD_CHECK and track_bfd. As
+    // keepalived starts its BFD process only for bfd_instances, the BFD
+    // thread starts with the first one (here or at a reload).
     let bfd_hub: Arc<Mutex<Option<crate::bfd::BfdHub>>> = Arc::new(Mutex::new(None));
-    let bfd_sessions = if cli.no_bfd {
-        crate::bfd::Sessions::default()
-    } else {
-        match crate::bfd::BfdHub::start(&loaded.config) {
-            Ok(hub) => {
-                if !hub.is_empty() {
-                    tracing::info!(sessions = hub.len(), "BFD sessions started");
-                }
-                *bfd_hub.lock().unwrap_or_else(|p| p.into_inner()) = Some(hub);
-            }
-            Err(e) => tracing::error!("cannot start the BFD thread: {e}; BFD sessions are down"),
-        }
-        let sessions = bfd_hub
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|h| h.sessions())
-            .unwrap_or_default();
+    let bfd_sessions = crate::bfd::Sessions::default();
+    if !cli.no_bfd {
+        start_bfd(&bfd_hub, &loaded.config, &bfd_sessions);
         let h = bfd_hub.clone();
         let bfd_status = Arc::new(move || {
             let g = h.lock().unwrap_or_else(|p| p.into_inner());
@@ -167,8 +154,7 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         hub.add(Box::new(crate::bfd::metrics::BfdCollector {
             status: bfd_status,
         }));
-        sessions
-    };
+    }
     // The real-server checkers: swapped on reload, read by `status`.
     let checkers = checkers::Slot::default();
     checkers.set_bfd(bfd_sessions.clone());
@@ -388,8 +374,8 @@ async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Sh
                 if let Some(new) = applied {
                     // Other subsystems reload from `new` here (checkers, IPVS syncer).
                     // BFD first: its consumers look sessions up by name.
-                    if let Some(hub) = sig.bfd.0.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-                        hub.reload(&new.config);
+                    if !cli.no_bfd {
+                        start_bfd(&sig.bfd.0, &new.config, &sig.bfd.1);
                     }
                     if let Some(l) = sig.lvs {
                         l.reload(&new.config);
@@ -414,6 +400,30 @@ async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Sh
     tracing::info!("stopping");
     stop_engine(&ctl).await;
     0
+}
+
+/// Start the BFD thread for the first bfd_instance, or apply `cfg` to the
+/// running one.
+fn start_bfd(
+    slot: &Mutex<Option<crate::bfd::BfdHub>>,
+    cfg: &config::model::Config,
+    sessions: &crate::bfd::Sessions,
+) {
+    let mut g = slot.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(hub) = g.as_mut() {
+        hub.reload(cfg);
+        return;
+    }
+    if cfg.bfd_instance.is_empty() {
+        return;
+    }
+    match crate::bfd::BfdHub::start(cfg, sessions.clone()) {
+        Ok(hub) => {
+            tracing::info!(sessions = hub.len(), "BFD sessions started");
+            *g = Some(hub);
+        }
+        Err(e) => tracing::error!("cannot start the BFD thread: {e}; BFD sessions are down"),
+    }
 }
 
 /// Graceful engine stop, bounded.
