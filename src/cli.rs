@@ -220,8 +220,7 @@ impl Cli {
     /// keepalived options this build accepts but does not act on.
     pub fn unimplemented_flags(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
-        let flags: [(&'static str, bool); 18] = [
-            ("-B/--no_bfd", self.no_bfd),
+        let flags: [(&'static str, bool); 17] = [
             ("--all", self.all),
             ("-S/--log-facility", self.log_facility.is_some()),
             ("-G/--no-syslog", self.no_syslog),

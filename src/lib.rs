@@ -9,6 +9,7 @@
 //! - [`daemon`]: process wiring, signals and reload.
 #![deny(unsafe_code)]
 
+pub mod bfd;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -21,6 +21,7 @@ pub mod probe;
 
 pub use probe::{Probe, ProbeOutcome};
 
+pub mod bfd;
 pub mod connect;
 pub mod dns;
 pub mod file;

@@ -110,6 +110,8 @@ pub struct ProbeContext<'a> {
     pub track_files: &'a [crate::config::model::vrrp::TrackFile],
     /// MISC_CHECK scripts, bounded daemon-wide.
     pub scripts: ScriptRunner,
+    /// BFD sessions, for BFD_CHECK.
+    pub bfd: crate::bfd::Sessions,
     tls: Option<TlsClients>,
 }
 
@@ -124,6 +126,7 @@ impl<'a> ProbeContext<'a> {
             ssl: cfg.ssl.as_ref(),
             track_files: &cfg.track_file,
             scripts: ScriptRunner::new(MAX_CONCURRENT_MISC),
+            bfd: crate::bfd::Sessions::default(),
             tls: None,
         }
     }
@@ -225,7 +228,13 @@ pub fn build_probe(
                 .map_err(SkipReason::Invalid)?;
             Ok((Box::new(probe), PROBE_GRACE))
         }
-        Checker::Bfd(_) => Err(SkipReason::NotImplemented(checker.keyword())),
+        Checker::Bfd(b) => {
+            let probe = super::bfd::BfdProbe::new(&b.name, ctx.bfd.for_checker(&b.name));
+            Ok((
+                Box::new(probe),
+                super::bfd::BfdProbe::max_duration() + PROBE_GRACE,
+            ))
+        }
     }
 }
 
@@ -316,10 +325,30 @@ fn http_probe(
     ))
 }
 
+/// BFD_CHECK follows its session as soon as it changes: no delay between
+/// probes (each probe waits for a change, see [`super::bfd`]), no retry.
+fn bfd_check_timing(alpha: bool) -> EffectiveChecker {
+    EffectiveChecker {
+        alpha,
+        retry: 0,
+        delay_before_retry: crate::config::values::Timer::from_secs(0),
+        warmup: crate::config::values::Timer::from_secs(0),
+        delay_loop: crate::config::values::Timer::from_secs(0),
+        connect_timeout: None,
+        log_all_failures: false,
+    }
+}
+
 /// The plan for a whole configuration: every kept virtual server's kept real
 /// servers, with one probe per checker that can run.
 pub fn plan(cfg: &Config) -> Plan {
+    plan_with_bfd(cfg, &crate::bfd::Sessions::default())
+}
+
+/// [`plan`], with the BFD sessions BFD_CHECK follows.
+pub fn plan_with_bfd(cfg: &Config, bfd: &crate::bfd::Sessions) -> Plan {
     let mut ctx = ProbeContext::new(cfg);
+    ctx.bfd = bfd.clone();
     let mut real_servers = Vec::new();
     let mut warnings = Vec::new();
     for vs in &cfg.virtual_server {
@@ -339,7 +368,11 @@ pub fn plan(cfg: &Config) -> Plan {
             for checker in &rs.checkers {
                 let timing = vs
                     .effective_checker(rs, checker)
-                    .or_else(|| matches!(checker, Checker::File(_)).then(file_check_timing));
+                    .or_else(|| matches!(checker, Checker::File(_)).then(file_check_timing))
+                    .or_else(|| match checker {
+                        Checker::Bfd(b) => Some(bfd_check_timing(b.alpha.unwrap_or(false))),
+                        _ => None,
+                    });
                 let Some(mut timing) = timing else {
                     warnings.push(format!(
                         "{key}: {}",

@@ -25,6 +25,9 @@ struct Inputs {
     track_file: Vec<crate::config::model::vrrp::TrackFile>,
     ssl: Option<crate::config::model::lvs::SslContext>,
     script_user: Option<crate::config::model::vrrp::ScriptUser>,
+    /// The BFD sessions BFD_CHECK can follow (a session that restarts keeps
+    /// its channel, so only names matter).
+    bfd: Vec<(String, bool)>,
 }
 
 impl Inputs {
@@ -35,6 +38,10 @@ impl Inputs {
             track_file: cfg.track_file.clone(),
             ssl: cfg.ssl.clone(),
             script_user: cfg.global_defs.script_user.clone(),
+            bfd: crate::bfd::runner::specs(cfg)
+                .into_iter()
+                .map(|s| (s.name, s.to_checker))
+                .collect(),
         }
     }
 }
@@ -43,6 +50,7 @@ impl Inputs {
 struct Running {
     set: Option<CheckerSet>,
     inputs: Option<Inputs>,
+    bfd: crate::bfd::Sessions,
 }
 
 /// The running checker set, shared with the status socket.
@@ -54,9 +62,15 @@ impl Slot {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The BFD sessions BFD_CHECK follows (before [`Slot::start`]).
+    pub fn set_bfd(&self, sessions: crate::bfd::Sessions) {
+        self.lock().bfd = sessions;
+    }
+
     /// Start the checkers of `cfg` (inside the main runtime).
     pub fn start(&self, cfg: &Config, tx: UnboundedSender<RealServerUpdate>) {
-        let plan = crate::check::realserver::plan(cfg);
+        let bfd = self.lock().bfd.clone();
+        let plan = crate::check::realserver::plan_with_bfd(cfg, &bfd);
         for w in &plan.warnings {
             tracing::warn!("checker not run: {w}");
         }

@@ -161,8 +161,27 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         Some((l, tx)) => (Some(l), Some(tx)),
         None => (None, None),
     };
+    // BFD sessions (unless -B): followed by BFD_CHECK and track_bfd. As
+    // keepalived starts its BFD process only for bfd_instances, the BFD
+    // thread starts with the first one (here or at a reload).
+    let bfd_hub: Arc<Mutex<Option<crate::bfd::BfdHub>>> = Arc::new(Mutex::new(None));
+    let bfd_sessions = crate::bfd::Sessions::default();
+    if !cli.no_bfd {
+        start_bfd(&bfd_hub, &loaded.config, &bfd_sessions);
+        let h = bfd_hub.clone();
+        let bfd_status = Arc::new(move || {
+            let g = h.lock().unwrap_or_else(|p| p.into_inner());
+            g.as_ref().map(|h| h.status()).unwrap_or_default()
+        });
+        let st = bfd_status.clone();
+        registry.register("bfd", move || status::to_value(&st()));
+        hub.add(Box::new(crate::bfd::metrics::BfdCollector {
+            status: bfd_status,
+        }));
+    }
     // The real-server checkers: swapped on reload, read by `status`.
     let checkers = checkers::Slot::default();
+    checkers.set_bfd(bfd_sessions.clone());
     {
         let checkers = checkers.clone();
         registry.register("checkers", move || status::to_value(&checkers.status()));
@@ -204,7 +223,8 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             cli,
             opts,
             checkers: verdicts.map(|tx| (checkers.clone(), tx)),
-            trackers: run_vrrp.then(|| trackers::start(tracker_cfg, ctl_tx.clone())),
+            trackers: run_vrrp.then(|| trackers::start(tracker_cfg, ctl_tx.clone(), &bfd_sessions)),
+            bfd: (bfd_hub.clone(), bfd_sessions.clone()),
             engine,
             reloads,
             lvs: lvs.as_ref(),
@@ -213,6 +233,11 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
     });
     // Checkers first (omega runs notify_down scripts), then the IPVS table.
     rt.block_on(checkers.shutdown());
+    // BFD peers are told AdminDown.
+    let hub = bfd_hub.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(mut hub) = hub {
+        rt.block_on(hub.shutdown());
+    }
     if let Some(l) = lvs {
         rt.block_on(l.stop(std::time::Duration::from_secs(30)));
     }
@@ -324,6 +349,8 @@ struct Signals<'a> {
     /// The engine, if the VRRP thread runs.
     engine: Option<mpsc::Sender<Control>>,
     reloads: reload::SharedReloadStats,
+    /// The BFD sessions (no hub with -B).
+    bfd: (Arc<Mutex<Option<crate::bfd::BfdHub>>>, crate::bfd::Sessions),
     /// The IPVS syncer, if it runs.
     lvs: Option<&'a lvs::LvsHandle>,
     /// The real-server checkers and where they send verdicts.
@@ -372,6 +399,10 @@ async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Sh
                 .await;
                 if let Some(new) = applied {
                     // Other subsystems reload from `new` here (checkers, IPVS syncer).
+                    // BFD first: its consumers look sessions up by name.
+                    if !cli.no_bfd {
+                        start_bfd(&sig.bfd.0, &new.config, &sig.bfd.1);
+                    }
                     if let Some(l) = sig.lvs {
                         l.reload(&new.config);
                     }
@@ -380,7 +411,11 @@ async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Sh
                     }
                     if let (Some(t), Some(engine)) = (sig.trackers.as_mut(), sig.engine.as_ref()) {
                         t.stop();
-                        *t = trackers::start(specs::tracker_config(&new.config), engine.clone());
+                        *t = trackers::start(
+                            specs::tracker_config(&new.config),
+                            engine.clone(),
+                            &sig.bfd.1,
+                        );
                     }
                 }
                 systemd::ready(&stats);
@@ -391,6 +426,30 @@ async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Sh
     tracing::info!("stopping");
     stop_engine(&ctl).await;
     0
+}
+
+/// Start the BFD thread for the first bfd_instance, or apply `cfg` to the
+/// running one.
+fn start_bfd(
+    slot: &Mutex<Option<crate::bfd::BfdHub>>,
+    cfg: &config::model::Config,
+    sessions: &crate::bfd::Sessions,
+) {
+    let mut g = slot.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(hub) = g.as_mut() {
+        hub.reload(cfg);
+        return;
+    }
+    if cfg.bfd_instance.is_empty() {
+        return;
+    }
+    match crate::bfd::BfdHub::start(cfg, sessions.clone()) {
+        Ok(hub) => {
+            tracing::info!(sessions = hub.len(), "BFD sessions started");
+            *g = Some(hub);
+        }
+        Err(e) => tracing::error!("cannot start the BFD thread: {e}; BFD sessions are down"),
+    }
 }
 
 /// Graceful engine stop, bounded.

@@ -218,21 +218,14 @@ pub fn tracker_config(cfg: &Config) -> TrackerConfig {
         let p = &cfg.vrrp_track_process[i];
         Some((i, p.weight, p.weight_reverse))
     };
-    let bfd_users = cfg
-        .vrrp_instance
-        .iter()
-        .filter(|vi| !vi.track_bfd.is_empty())
-        .map(|vi| vi.name.as_str())
-        .chain(
-            cfg.vrrp_sync_group
-                .iter()
-                .filter(|sg| !sg.track_bfd.is_empty())
-                .map(|sg| sg.name.as_str()),
-        )
-        .collect::<Vec<_>>();
-    if !bfd_users.is_empty() {
-        tracing::warn!(users = ?bfd_users, "track_bfd is not implemented; it is ignored");
+    for b in &cfg.bfd_instance {
+        out.bfds.push(b.name.clone());
     }
+    let find_bfd = |name: &str| {
+        let i = cfg.bfd_instance.iter().position(|b| b.name == name)?;
+        let b = &cfg.bfd_instance[i];
+        Some((i, b.weight, b.weight_reverse))
+    };
     for vi in &cfg.vrrp_instance {
         let group = cfg
             .vrrp_sync_group
@@ -248,7 +241,8 @@ pub fn tracker_config(cfg: &Config) -> TrackerConfig {
                 &vi.track_process,
                 TrackerRef::Process,
                 &find_process,
-            ));
+            ))
+            .chain(uses_of(&vi.track_bfd, TrackerRef::Bfd, &find_bfd));
         for u in mine {
             if !no_weights || u.weight == 0 {
                 uses.push(u);
@@ -264,7 +258,8 @@ pub fn tracker_config(cfg: &Config) -> TrackerConfig {
                     &sg.track_process,
                     TrackerRef::Process,
                     &find_process,
-                ));
+                ))
+                .chain(uses_of(&sg.track_bfd, TrackerRef::Bfd, &find_bfd));
             uses.extend(theirs);
         }
         out.uses.push(uses);

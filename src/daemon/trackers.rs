@@ -1,5 +1,5 @@
 //! VRRP trackers other than interfaces (`vrrp_script`, `track_file`,
-//! `vrrp_track_process`): started on the main runtime, their results summed
+//! `vrrp_track_process`, `track_bfd`): started on the main runtime, their results summed
 //! per instance and sent to the VRRP engine as
 //! [`Control::TrackerWeight`] / [`Control::TrackerFault`].
 //!
@@ -26,6 +26,8 @@ pub enum TrackerRef {
     Script(usize),
     File(usize),
     Process(usize),
+    /// A `bfd_instance`, by index into [`TrackerConfig::bfds`].
+    Bfd(usize),
 }
 
 /// One instance's use of a tracker: `track_script { NAME weight W reverse }`
@@ -43,6 +45,8 @@ pub struct TrackerConfig {
     pub scripts: Vec<ScriptSpec>,
     pub files: Vec<FileSpec>,
     pub processes: Vec<ProcessSpec>,
+    /// `bfd_instance` names (their sessions run in [`crate::bfd`]).
+    pub bfds: Vec<String>,
     /// Per engine instance (same order as the engine's instances).
     pub uses: Vec<Vec<TrackerUse>>,
 }
@@ -84,6 +88,8 @@ pub struct Aggregator {
     files: Vec<Option<i64>>,
     /// None until the first scan.
     processes: Vec<Option<bool>>,
+    /// Session Up; a session starts Down.
+    bfds: Vec<bool>,
     /// What the engine holds per instance (it starts at no weight, no fault).
     told: Vec<Effect>,
 }
@@ -101,6 +107,7 @@ impl Aggregator {
                 .collect(),
             files: vec![None; cfg.files.len()],
             processes: vec![None; cfg.processes.len()],
+            bfds: vec![false; cfg.bfds.len()],
             told: vec![Effect::default(); cfg.uses.len()],
         }
     }
@@ -123,6 +130,12 @@ impl Aggregator {
         }
     }
 
+    pub fn set_bfd(&mut self, id: usize, up: bool) {
+        if let Some(s) = self.bfds.get_mut(id) {
+            *s = up;
+        }
+    }
+
     fn effect_of(&self, u: &TrackerUse) -> Effect {
         match u.tracker {
             TrackerRef::Script(id) => match self.scripts.get(id) {
@@ -142,6 +155,10 @@ impl Aggregator {
             },
             TrackerRef::Process(id) => match self.processes.get(id).copied().flatten() {
                 Some(up) => track::up_down(up, u.weight, u.reverse),
+                None => Effect::default(),
+            },
+            TrackerRef::Bfd(id) => match self.bfds.get(id) {
+                Some(up) => track::up_down(*up, u.weight, u.reverse),
                 None => Effect::default(),
             },
         }
@@ -197,7 +214,11 @@ const MAX_CONCURRENT_SCRIPTS: usize = 32;
 
 /// Start every tracker of `cfg` on the current (main) runtime.  Must be
 /// called from within that runtime.
-pub fn start(cfg: TrackerConfig, ctl: mpsc::Sender<Control>) -> Trackers {
+pub fn start(
+    cfg: TrackerConfig,
+    ctl: mpsc::Sender<Control>,
+    bfd: &crate::bfd::Sessions,
+) -> Trackers {
     let mut tasks = tokio::task::JoinSet::new();
     if cfg.is_empty() {
         return Trackers { tasks };
@@ -206,6 +227,7 @@ pub fn start(cfg: TrackerConfig, ctl: mpsc::Sender<Control>) -> Trackers {
     let (script_tx, mut script_rx) = mpsc::channel(64);
     let (file_tx, mut file_rx) = mpsc::channel(64);
     let (proc_tx, mut proc_rx) = mpsc::channel(64);
+    let (bfd_tx, mut bfd_rx) = mpsc::channel(64);
     let used = |r: TrackerRef| cfg.uses.iter().flatten().any(|u| u.tracker == r);
     // keepalived runs a tracker only when something tracks it.
     for (id, s) in cfg.scripts.iter().enumerate() {
@@ -231,7 +253,22 @@ pub fn start(cfg: TrackerConfig, ctl: mpsc::Sender<Control>) -> Trackers {
         .map(|(id, p)| (id, p.clone()))
         .collect();
     tasks.spawn(track_process::scan_loop(procs, proc_tx));
-    drop((script_tx, file_tx));
+    for (id, name) in cfg.bfds.iter().enumerate() {
+        if !used(TrackerRef::Bfd(id)) {
+            continue;
+        }
+        match bfd.for_vrrp(name) {
+            Some(rx) => {
+                tasks.spawn(follow_bfd(id, rx, bfd_tx.clone()));
+            }
+            // Counted as down, as keepalived's VRRP process does with a
+            // BFD instance its BFD process does not run.
+            None => {
+                tracing::warn!(bfd = %name, "track_bfd: no such BFD session for VRRP; counted as down")
+            }
+        }
+    }
+    drop((script_tx, file_tx, bfd_tx));
 
     let mut agg = Aggregator::new(&cfg);
     tasks.spawn(async move {
@@ -246,11 +283,35 @@ pub fn start(cfg: TrackerConfig, ctl: mpsc::Sender<Control>) -> Trackers {
                 Some((id, status)) = script_rx.recv() => agg.set_script(id, status),
                 Some((id, value)) = file_rx.recv() => agg.set_file(id, value),
                 Some((id, up)) = proc_rx.recv() => agg.set_process(id, up),
+                Some((id, up)) = bfd_rx.recv() => agg.set_bfd(id, up),
                 else => return,
             }
         }
     });
     Trackers { tasks }
+}
+
+/// Send `(id, up)` whenever the session goes Up or leaves Up.
+async fn follow_bfd(
+    id: usize,
+    mut rx: tokio::sync::watch::Receiver<crate::bfd::State>,
+    tx: mpsc::Sender<(usize, bool)>,
+) {
+    let mut told = None;
+    loop {
+        let up = *rx.borrow_and_update() == crate::bfd::State::Up;
+        if told != Some(up) {
+            if tx.send((id, up)).await.is_err() {
+                return;
+            }
+            told = Some(up);
+        }
+        if rx.changed().await.is_err() {
+            // The session is gone: down.
+            let _ = tx.send((id, false)).await;
+            return;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +367,7 @@ mod tests {
             scripts: vec![script(false), script(false)],
             files: vec![file()],
             processes: vec![process()],
+            bfds: vec![],
             uses: vec![
                 vec![
                     use_(Script(0), -20, false),
@@ -361,6 +423,7 @@ mod tests {
             scripts: vec![script(true), script(false)],
             files: vec![file()],
             processes: vec![],
+            bfds: vec![],
             uses: vec![
                 vec![use_(Script(0), 0, false)],
                 vec![use_(Script(1), 0, false), use_(File(0), 0, false)],
@@ -418,5 +481,50 @@ mod tests {
         let mut a = Aggregator::new(&cfg);
         assert_eq!(a.effect(0), Effect::default());
         assert_eq!(a.changes(), vec![]);
+    }
+
+    #[test]
+    fn bfd_starts_down_and_follows_the_session() {
+        let cfg = TrackerConfig {
+            bfds: vec!["b".into()],
+            uses: vec![
+                vec![use_(TrackerRef::Bfd(0), 0, false)],
+                vec![use_(TrackerRef::Bfd(0), -30, false)],
+                vec![use_(TrackerRef::Bfd(0), 10, false)],
+            ],
+            ..Default::default()
+        };
+        let mut a = Aggregator::new(&cfg);
+        assert_eq!(
+            a.changes(),
+            vec![
+                Change::Fault {
+                    instance: 0,
+                    failed: true
+                },
+                Change::Weight {
+                    instance: 1,
+                    weight_sum: -30
+                },
+            ]
+        );
+        a.set_bfd(0, true);
+        assert_eq!(
+            a.changes(),
+            vec![
+                Change::Fault {
+                    instance: 0,
+                    failed: false
+                },
+                Change::Weight {
+                    instance: 1,
+                    weight_sum: 0
+                },
+                Change::Weight {
+                    instance: 2,
+                    weight_sum: 10
+                },
+            ]
+        );
     }
 }

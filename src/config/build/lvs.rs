@@ -1516,7 +1516,7 @@ static REAL_SERVER: &[Keyword<RsBuild>] = &[
     Keyword::new("SSL_GET", Block, Full, apply_ssl_get),
     Keyword::new("DNS_CHECK", Block, Full, apply_dns_check),
     Keyword::new("FILE_CHECK", Block, Full, apply_file_check),
-    Keyword::new("BFD_CHECK", Block, NotImplemented, apply_bfd_check),
+    Keyword::new("BFD_CHECK", Block, Full, apply_bfd_check),
 ];
 
 // ===== checkers =====
@@ -2387,7 +2387,7 @@ struct BfdBuild {
 }
 
 static BFD_CHECK: &[Keyword<BfdBuild>] = &[
-    Keyword::new("name", Leaf, NotImplemented, |b, n, cx| {
+    Keyword::new("name", Leaf, Full, |b, n, cx| {
         if b.dropped {
             return;
         }
@@ -2424,7 +2424,7 @@ static BFD_CHECK: &[Keyword<BfdBuild>] = &[
         }
         b.c.name = name.to_owned();
     }),
-    Keyword::new("alpha", Leaf, NotImplemented, |b, n, cx| {
+    Keyword::new("alpha", Leaf, Full, |b, n, cx| {
         if b.dropped {
             return;
         }
@@ -3800,12 +3800,6 @@ mod tests {
             panic!("not BFD_CHECK")
         };
         assert_eq!(b.name, "bfd1");
-        expect(
-            &l,
-            "t.conf:30:3",
-            Severity::Warning,
-            "keyword 'BFD_CHECK' recognised but not implemented",
-        );
         assert_eq!(cs.len(), 6);
     }
 

@@ -840,12 +840,7 @@ pub fn root_table() -> &'static [Keyword<Config>] {
             NotImplemented,
             vrrp::apply_interface_up_down_delays,
         ),
-        Keyword::new(
-            "bfd_instance",
-            Block,
-            NotImplemented,
-            vrrp::apply_bfd_instance,
-        ),
+        Keyword::new("bfd_instance", Block, Full, vrrp::apply_bfd_instance),
         Keyword::new(
             "virtual_server_group",
             Block,

@@ -889,7 +889,7 @@ pub(crate) static VRRP_INSTANCE: &[Keyword<InstanceBuild>] = &[
     Keyword::new("track_process", List, Full, |b, n, cx| {
         inst_track_list(b, n, cx, TrackKind::Process)
     }),
-    Keyword::new("track_bfd", List, NotImplemented, |b, n, cx| {
+    Keyword::new("track_bfd", List, Full, |b, n, cx| {
         inst_track_list(b, n, cx, TrackKind::Bfd)
     }),
     Keyword::new("mcast_src_ip", Leaf, Full, |b, n, cx| {
@@ -1628,7 +1628,7 @@ pub(crate) static VRRP_SYNC_GROUP: &[Keyword<SyncGroupBuild>] = &[
     Keyword::new("track_process", List, Full, |b, n, cx| {
         sg_track_list(b, n, cx, TrackKind::Process)
     }),
-    Keyword::new("track_bfd", List, NotImplemented, |b, n, cx| {
+    Keyword::new("track_bfd", List, Full, |b, n, cx| {
         sg_track_list(b, n, cx, TrackKind::Bfd)
     }),
     Keyword::new("notify_backup", Leaf, Full, sg_notify),

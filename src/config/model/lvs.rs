@@ -1476,7 +1476,7 @@ pub struct FileCheck {
     pub weight_reverse: bool,
 }
 
-/// `BFD_CHECK { name; alpha }` (recognised, not implemented).
+/// `BFD_CHECK { name; alpha }`: the real server follows a `bfd_instance`'s session.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BfdCheck {

@@ -690,9 +690,8 @@ pub struct InterfaceUpDownDelay {
     pub up_delay: Timer,
 }
 
-/// `bfd_instance NAME { ... }` (BFD is not implemented by keepalived-rs; the
-/// block is read so that `track_bfd` references resolve and keepalived's
-/// checks are made).
+/// `bfd_instance NAME { ... }`: a BFD session (run by [`crate::bfd`]),
+/// followed by `track_bfd` and `BFD_CHECK`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BfdInstance {

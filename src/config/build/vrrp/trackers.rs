@@ -789,9 +789,9 @@ fn bfd_addr(n: &Node, cx: &mut Cx) -> Result<Option<std::net::IpAddr>, ()> {
 }
 
 pub(crate) static BFD_INSTANCE: &[Keyword<BfdBuild>] = &[
-    Keyword::new("neighbor_ip", Leaf, NotImplemented, bfd_neighbor),
-    Keyword::new("neighbour_ip", Leaf, NotImplemented, bfd_neighbor),
-    Keyword::new("source_ip", Leaf, NotImplemented, |b, n, cx| {
+    Keyword::new("neighbor_ip", Leaf, Full, bfd_neighbor),
+    Keyword::new("neighbour_ip", Leaf, Full, bfd_neighbor),
+    Keyword::new("source_ip", Leaf, Full, |b, n, cx| {
         if b.dropped {
             return;
         }
@@ -811,22 +811,22 @@ pub(crate) static BFD_INSTANCE: &[Keyword<BfdBuild>] = &[
             }
         }
     }),
-    Keyword::new("min_rx", Leaf, NotImplemented, |b, n, cx| {
+    Keyword::new("min_rx", Leaf, Full, |b, n, cx| {
         if let Some(t) = bfd_interval(b, n, cx, "min_rx", 1) {
             b.bfd.min_rx = t;
         }
     }),
-    Keyword::new("min_tx", Leaf, NotImplemented, |b, n, cx| {
+    Keyword::new("min_tx", Leaf, Full, |b, n, cx| {
         if let Some(t) = bfd_interval(b, n, cx, "min_tx", 1) {
             b.bfd.min_tx = t;
         }
     }),
-    Keyword::new("idle_tx", Leaf, NotImplemented, |b, n, cx| {
+    Keyword::new("idle_tx", Leaf, Full, |b, n, cx| {
         if let Some(t) = bfd_interval(b, n, cx, "idle_tx", 1000) {
             b.bfd.idle_tx = t;
         }
     }),
-    Keyword::new("multiplier", Leaf, NotImplemented, |b, n, cx| {
+    Keyword::new("multiplier", Leaf, Full, |b, n, cx| {
         let line = Line::of(n);
         let Some(v) = line.slot(cx, 1) else { return };
         match read_unsigned(v, 1, 255, false) {
@@ -842,12 +842,12 @@ pub(crate) static BFD_INSTANCE: &[Keyword<BfdBuild>] = &[
             ),
         }
     }),
-    Keyword::new("passive", Leaf, NotImplemented, |b, _n, _cx| {
+    Keyword::new("passive", Leaf, Full, |b, _n, _cx| {
         b.bfd.passive = true;
     }),
-    Keyword::new("ttl", Leaf, NotImplemented, bfd_ttl),
-    Keyword::new("hoplimit", Leaf, NotImplemented, bfd_ttl),
-    Keyword::new("max_hops", Leaf, NotImplemented, |b, n, cx| {
+    Keyword::new("ttl", Leaf, Full, bfd_ttl),
+    Keyword::new("hoplimit", Leaf, Full, bfd_ttl),
+    Keyword::new("max_hops", Leaf, Full, |b, n, cx| {
         let line = Line::of(n);
         let Some(v) = line.slot(cx, 1) else { return };
         match read_int(v, -1, 255, false) {
@@ -863,7 +863,7 @@ pub(crate) static BFD_INSTANCE: &[Keyword<BfdBuild>] = &[
             ),
         }
     }),
-    Keyword::new("weight", Leaf, NotImplemented, |b, n, cx| {
+    Keyword::new("weight", Leaf, Full, |b, n, cx| {
         let line = Line::of(n);
         let Some(v) = line.slot(cx, 1) else { return };
         match read_int(v, -253, 253, true) {
@@ -900,10 +900,10 @@ pub(crate) static BFD_INSTANCE: &[Keyword<BfdBuild>] = &[
             }
         }
     }),
-    Keyword::new("vrrp", Leaf, NotImplemented, |b, _n, _cx| {
+    Keyword::new("vrrp", Leaf, Full, |b, _n, _cx| {
         b.bfd.vrrp = true;
     }),
-    Keyword::new("checker", Leaf, NotImplemented, |b, _n, _cx| {
+    Keyword::new("checker", Leaf, Full, |b, _n, _cx| {
         b.bfd.checker = true;
     }),
 ];
