@@ -7,9 +7,8 @@
 # "serve"), so only the checker's own CPU is counted. For each config it
 # prints one JSON line: checks/s, failures, CPU % of one core, RSS, and the
 # start lateness of the probes against their schedule (p50/p99/max).
-# keepalived's own checker needs IPVS (the QEMU guest of ../ipvs-vm/), so
-# there is no side-by-side run here; its guest figures are in
-# ../shared/reference/keepalived-lb-baseline.md.
+# keepalived's own checker needs IPVS, so the side-by-side run is
+# bench/checkers-vs-keepalived.sh, inside the QEMU guest of scripts/ipvs-vm.
 # Usage: bench/checkers.sh      env: TCP=10000 HTTP=1000 SETTLE=5 WINDOW=20 THREADS=2 DELAY_LOOP=1
 #   AUTOGROUP_NICE=-10: run server and checker each in its own session with
 #     that scheduler-autogroup nice. With kernel.sched_autogroup_enabled=1,

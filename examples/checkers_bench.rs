@@ -12,6 +12,14 @@
 //! the probes in the window (p50/p99/max). Prints one JSON line.
 //!
 //! The servers run in another process so their CPU is not counted.
+//!
+//! With `BENCH_ARRIVALS=FILE` (and `BENCH_DELAY_LOOP=SECONDS`, default 1) the
+//! server also times the checks from the target side, the same way for any
+//! checker (used by bench/checkers-vs-keepalived.sh to compare with
+//! keepalived): SIGUSR1 starts a window, SIGUSR2 ends it and writes one JSON
+//! line to FILE with the connections accepted per second, the number of ports
+//! seen, and the lateness of each arrival: the interval since the previous
+//! arrival on the same port minus the delay_loop (p50/p99/max).
 
 use keepalived_rs::check::realserver::{plan, start_plan, StartOptions};
 use keepalived_rs::config::model::lvs::{
@@ -20,6 +28,8 @@ use keepalived_rs::config::model::lvs::{
 use keepalived_rs::config::model::Config;
 use keepalived_rs::config::values::Timer;
 use keepalived_rs::script::ScriptRunner;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -42,8 +52,80 @@ fn num<T: std::str::FromStr>(s: &str) -> Result<T, String> {
     s.parse().map_err(|_| format!("not a number: {s}"))
 }
 
+/// Arrival times per target, for BENCH_ARRIVALS.
+struct Arrivals {
+    start: Instant,
+    /// Per listener: the last arrival, in µs since `start` plus one (0: none yet).
+    last: Vec<AtomicU64>,
+    recording: AtomicBool,
+    /// Lateness of each arrival in the window, µs (negative: early).
+    samples: Mutex<Vec<i64>>,
+    seen: Mutex<Vec<bool>>,
+    delay_loop_us: i64,
+}
+
+impl Arrivals {
+    fn arrive(&self, i: usize) {
+        let now = self.start.elapsed().as_micros() as u64 + 1;
+        let prev = self.last[i].swap(now, Ordering::Relaxed);
+        if !self.recording.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Ok(mut seen) = self.seen.lock() {
+            seen[i] = true;
+        }
+        if prev != 0 {
+            let late = (now - prev) as i64 - self.delay_loop_us;
+            if let Ok(mut s) = self.samples.lock() {
+                s.push(late);
+            }
+        }
+    }
+
+    fn report(&self, window: f64) -> String {
+        let mut s = self.samples.lock().map(|s| s.clone()).unwrap_or_default();
+        s.sort_unstable();
+        let pct = |p: f64| -> f64 {
+            if s.is_empty() {
+                return 0.0;
+            }
+            let i = ((s.len() as f64 * p).ceil() as usize).clamp(1, s.len()) - 1;
+            s[i] as f64 / 1000.0
+        };
+        let seen = self
+            .seen
+            .lock()
+            .map(|v| v.iter().filter(|b| **b).count())
+            .unwrap_or(0);
+        format!(
+            "{{\"window_s\":{window:.1},\"arrivals_per_s\":{:.0},\"ports_seen\":{seen},\"ports\":{},\
+             \"intervals\":{},\"lateness_p50_ms\":{:.1},\"lateness_p99_ms\":{:.1},\"lateness_max_ms\":{:.1}}}",
+            // Arrivals = intervals + first arrivals in the window.
+            (s.len() + seen) as f64 / window.max(0.001),
+            self.last.len(),
+            s.len(),
+            pct(0.50),
+            pct(0.99),
+            pct(1.0),
+        )
+    }
+}
+
 fn serve(tcp: &str, http: &str, portfile: &str) -> Result<(), String> {
     let (tcp, http): (usize, usize) = (num(tcp)?, num(http)?);
+    let arrivals_file = std::env::var_os("BENCH_ARRIVALS");
+    let delay_loop: f64 = match std::env::var("BENCH_DELAY_LOOP") {
+        Ok(v) => num(&v)?,
+        Err(_) => 1.0,
+    };
+    let arrivals = Arc::new(Arrivals {
+        start: Instant::now(),
+        last: (0..tcp + http).map(|_| AtomicU64::new(0)).collect(),
+        recording: AtomicBool::new(false),
+        samples: Mutex::new(Vec::new()),
+        seen: Mutex::new(vec![false; tcp + http]),
+        delay_loop_us: (delay_loop * 1e6) as i64,
+    });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -76,8 +158,10 @@ fn serve(tcp: &str, http: &str, portfile: &str) -> Result<(), String> {
                 std::mem::forget(listener);
                 continue;
             }
+            let arrivals = arrivals.clone();
             tokio::spawn(async move {
                 while let Ok((mut stream, _)) = listener.accept().await {
+                    arrivals.arrive(i);
                     if is_http {
                         tokio::spawn(async move {
                             let mut buf = [0u8; 2048];
@@ -100,8 +184,30 @@ fn serve(tcp: &str, http: &str, portfile: &str) -> Result<(), String> {
                 }
             });
         }
+        let Some(out) = arrivals_file else {
+            std::fs::write(portfile, lines).map_err(|e| e.to_string())?;
+            return std::future::pending::<Result<(), String>>().await;
+        };
+        // The handlers are in place before the port file tells the caller we are ready.
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut usr1 = signal(SignalKind::user_defined1()).map_err(|e| e.to_string())?;
+        let mut usr2 = signal(SignalKind::user_defined2()).map_err(|e| e.to_string())?;
         std::fs::write(portfile, lines).map_err(|e| e.to_string())?;
-        std::future::pending::<Result<(), String>>().await
+        loop {
+            usr1.recv().await;
+            if let Ok(mut s) = arrivals.samples.lock() {
+                s.clear();
+            }
+            if let Ok(mut seen) = arrivals.seen.lock() {
+                seen.iter_mut().for_each(|b| *b = false);
+            }
+            arrivals.recording.store(true, Ordering::Relaxed);
+            let t0 = Instant::now();
+            usr2.recv().await;
+            arrivals.recording.store(false, Ordering::Relaxed);
+            let line = arrivals.report(t0.elapsed().as_secs_f64()) + "\n";
+            std::fs::write(&out, line).map_err(|e| e.to_string())?;
+        }
     })
 }
 

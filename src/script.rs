@@ -10,7 +10,16 @@
 //! - It runs as the configured user and group, with a minimal environment.
 //! - A semaphore bounds how many scripts run at once, so a storm of checks
 //!   cannot fork-bomb the host.
+//! - With `enable_script_security` ([`set_script_security`]), a script that
+//!   would run as root is checked again each time it is started, with the
+//!   rules the configuration load applies
+//!   ([`crate::config::build::scripts::examine_script`]): if its file or a
+//!   directory above it can be changed by a non-root user (not owned by
+//!   root, or group/world-writable without the sticky bit), it is refused
+//!   with a log line naming the path and the reason. The load already drops
+//!   such scripts; this catches permissions changed while the daemon runs.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -79,7 +88,7 @@ impl ScriptRunner {
                 }
             }
         };
-        let outcome = run_one(command, args, run_as, timeout).await;
+        let outcome = run_one(command, args, run_as, timeout, script_security()).await;
         record(command, &outcome);
         Run {
             outcome,
@@ -88,17 +97,71 @@ impl ScriptRunner {
     }
 }
 
+/// The PATH scripts run with (and are searched in).
+const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// `global_defs { enable_script_security }` of the running configuration.
+static SCRIPT_SECURITY: AtomicBool = AtomicBool::new(false);
+
+/// Set from the configuration at each load/reload: whether scripts that run
+/// as root are refused when a non-root user could modify them.
+pub fn set_script_security(on: bool) {
+    SCRIPT_SECURITY.store(on, Ordering::Relaxed);
+}
+
+pub fn script_security() -> bool {
+    SCRIPT_SECURITY.load(Ordering::Relaxed)
+}
+
+/// Whether the script `first` (a command's first word), run as `run_as`
+/// (None: as this process), may run under `enable_script_security`:
+/// Err(reason) naming the path and the reason when it would run as root and
+/// its file or a directory above it is writable by non-root. A script that
+/// cannot be found is left to fail at exec, and `</FILE` tests are not
+/// scripts.
+pub fn check_secure(first: &str, run_as: Option<RunAs>) -> Result<(), String> {
+    if first.starts_with("</") {
+        return Ok(());
+    }
+    let (uid, gid) = match run_as {
+        Some(r) => (r.uid, r.gid),
+        None => (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        ),
+    };
+    let found = crate::config::build::scripts::examine_script(first, uid, gid, true, SCRIPT_PATH);
+    if found.inhibit || found.insecure {
+        let why = found
+            .notes
+            .last()
+            .cloned()
+            .unwrap_or_else(|| format!("script {first} is insecure"));
+        return Err(format!(
+            "enable_script_security: refusing to run {first} as uid {uid}: {why}"
+        ));
+    }
+    Ok(())
+}
+
 async fn run_one(
     command: &str,
     args: &[String],
     run_as: Option<RunAs>,
     timeout: Duration,
+    secure: bool,
 ) -> Outcome {
     let words = match crate::config::ast::split_command(command) {
         Ok(w) if !w.is_empty() => w,
         Ok(_) => return Outcome::SpawnFailed("empty command".into()),
         Err(e) => return Outcome::SpawnFailed(e),
     };
+    if secure {
+        if let Err(why) = check_secure(&words[0], run_as) {
+            tracing::warn!("{why}");
+            return Outcome::SpawnFailed(why);
+        }
+    }
     let mut cmd = tokio::process::Command::new(&words[0]);
     cmd.args(&words[1..])
         .args(args)
@@ -106,10 +169,7 @@ async fn run_one(
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .env_clear()
-        .env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        )
+        .env("PATH", SCRIPT_PATH)
         .process_group(0)
         .kill_on_drop(true);
     if let Some(r) = run_as {
@@ -325,5 +385,74 @@ mod tests {
             !marker.exists(),
             "the script's child survived its cancelled run"
         );
+    }
+
+    #[test]
+    fn script_security_refuses_scripts_non_root_can_modify() {
+        use std::os::unix::fs::PermissionsExt;
+        let chmod = |p: &std::path::Path, mode: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        let root = nix::unistd::geteuid().is_root();
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("scripts");
+        std::fs::create_dir(&sub).unwrap();
+        chmod(&sub, 0o755);
+        let script = sub.join("check.sh");
+        std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+        chmod(&script, 0o755);
+        let path = script.to_str().unwrap().to_owned();
+        let as_root = Some(RunAs { uid: 0, gid: 0 });
+        if root {
+            // Owned by root, nothing writable by others: runs.
+            check_secure(&path, as_root).unwrap();
+            let o = rt().block_on(run_one(&path, &[], as_root, Duration::from_secs(5), true));
+            assert_eq!(o, Outcome::Exited(0));
+        }
+        // A parent directory anyone can write to.
+        chmod(&sub, 0o777);
+        let e = check_secure(&path, as_root).unwrap_err();
+        assert!(e.contains(&path), "{e}");
+        if root {
+            assert!(e.contains("writable by everyone (mode 0777)"), "{e}");
+            assert!(e.contains(sub.to_str().unwrap()), "{e}");
+        }
+        let o = rt().block_on(run_one(&path, &[], as_root, Duration::from_secs(5), true));
+        assert!(
+            matches!(&o, Outcome::SpawnFailed(w) if w.contains("enable_script_security")),
+            "{o:?}"
+        );
+        // Without script security it runs anyway (keepalived: counted as insecure).
+        if root {
+            let o = rt().block_on(run_one(&path, &[], as_root, Duration::from_secs(5), false));
+            assert_eq!(o, Outcome::Exited(0));
+        }
+        // A sticky directory (like /tmp) is fine; a group-writable file is not.
+        chmod(&sub, 0o1777);
+        if root {
+            check_secure(&path, as_root).unwrap();
+            nix::unistd::chown(&script, None, Some(nix::unistd::Gid::from_raw(100))).unwrap();
+            chmod(&script, 0o775);
+            let e = check_secure(&path, as_root).unwrap_err();
+            assert!(e.contains("writable by group 100"), "{e}");
+            // Owned by a non-root user.
+            chmod(&script, 0o755);
+            nix::unistd::chown(&script, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+            let e = check_secure(&path, as_root).unwrap_err();
+            assert!(e.contains("owned by uid 65534"), "{e}");
+        }
+        // Run as an unprivileged user: not checked (keepalived checks root scripts only).
+        chmod(&sub, 0o777);
+        check_secure(
+            &path,
+            Some(RunAs {
+                uid: 65534,
+                gid: 65534,
+            }),
+        )
+        .unwrap();
+        // `</file` tests and missing scripts are left alone here.
+        check_secure("</dev/null", as_root).unwrap();
+        check_secure("/nonexistent/script", as_root).unwrap();
     }
 }

@@ -1,6 +1,9 @@
 //! Real-server checkers against real servers on loopback: TCP listeners, a
 //! small HTTP server answering chosen statuses and bodies, a TLS server with
-//! a certificate made here, and the `genhash` subcommand.
+//! a certificate made here, and the `genhash` subcommand; `ha_suspend`
+//! against a VIP added and removed in a lab namespace.
+
+mod lab;
 
 use keepalived_rs::check::realserver::{self, plan};
 use keepalived_rs::check::{ProbeOutcome, RealServerUpdate};
@@ -259,6 +262,98 @@ async fn http_get_every_url_must_pass() {
     assert_eq!(server.requests.lock().unwrap().len(), 2);
 }
 
+/// A one-url HTTP_GET configuration read from keepalived.conf text, with
+/// `url_extra` inside the url block.
+fn http_conf(addr: SocketAddr, url_extra: &str) -> Config {
+    let text = format!(
+        "virtual_server 192.0.2.1 80 {{\n delay_loop 1\n lb_algo rr\n lb_kind NAT\n protocol TCP\n\
+         real_server {} {} {{\n  HTTP_GET {{\n   url {{\n    path /status\n    {url_extra}\n   }}\n\
+         connect_timeout 2\n  }}\n }}\n}}\n",
+        addr.ip(),
+        addr.port()
+    );
+    let mut o = keepalived_rs::config::LoadOptions::default();
+    o.build.check_host = false;
+    let loaded = keepalived_rs::config::load_str("regex.conf", &text, &o);
+    let errors = loaded
+        .diags
+        .count(keepalived_rs::config::diag::Severity::Error);
+    assert_eq!(errors, 0, "{:?}", loaded.diags.items);
+    loaded.config
+}
+
+#[tokio::test]
+async fn http_get_url_regex_and_its_options() {
+    let server = HttpServer::start(200, b"<html>\n<p>Service: RUNNING</p>\n</html>\n").await;
+    let down = |o: ProbeOutcome| match o {
+        ProbeOutcome::Down(r) => r,
+        other => panic!("{other:?}"),
+    };
+    let cfg = |extra: &str| http_conf(server.addr, extra);
+    assert_eq!(
+        probe_once(&cfg("regex \"Service: (RUNNING|DEGRADED)\"")).await,
+        ProbeOutcome::Up
+    );
+    let r = down(probe_once(&cfg("regex \"Service: STOPPED\"")).await);
+    assert!(r.contains("not matched"), "{r}");
+    // Case: only with caseless.
+    assert!(matches!(
+        probe_once(&cfg("regex running")).await,
+        ProbeOutcome::Down(_)
+    ));
+    assert_eq!(
+        probe_once(&cfg("regex running\n regex_options caseless")).await,
+        ProbeOutcome::Up
+    );
+    // regex_no_match: an error page must not be served.
+    assert_eq!(
+        probe_once(&cfg("regex ERROR\n regex_no_match")).await,
+        ProbeOutcome::Up
+    );
+    let r = down(probe_once(&cfg("regex RUNNING\n regex_no_match")).await);
+    assert!(r.contains("regex_no_match"), "{r}");
+    // Offsets: "Service" starts at byte 10.
+    assert_eq!(
+        probe_once(&cfg(
+            "regex Service\n regex_min_offset 10\n regex_max_offset 10"
+        ))
+        .await,
+        ProbeOutcome::Up
+    );
+    assert!(matches!(
+        probe_once(&cfg("regex Service\n regex_min_offset 11")).await,
+        ProbeOutcome::Down(_)
+    ));
+    assert!(matches!(
+        probe_once(&cfg("regex Service\n regex_max_offset 9")).await,
+        ProbeOutcome::Down(_)
+    ));
+    // Combined with the digest and status: all must pass.
+    server.set(503, b"<p>Service: RUNNING</p>");
+    let r = down(probe_once(&cfg("regex RUNNING")).await);
+    assert!(r.contains("status 503"), "{r}");
+    // The body changes: the next check sees it.
+    server.set(200, b"<p>Service: STOPPED</p>");
+    assert!(matches!(
+        probe_once(&cfg("regex RUNNING")).await,
+        ProbeOutcome::Down(_)
+    ));
+}
+
+#[tokio::test]
+async fn http_get_url_regex_that_cannot_compile_fails_the_check() {
+    let server = HttpServer::start(200, b"ok ok").await;
+    // Look-ahead: PCRE2 syntax the regex crate does not have.
+    let cfg = http_conf(server.addr, "regex \"ok(?= ok)\"");
+    let p = plan(&cfg);
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert!(p.warnings[0].contains("cannot be used"), "{:?}", p.warnings);
+    match p.real_servers[0].checkers[0].probe.probe().await {
+        ProbeOutcome::Down(r) => assert!(r.contains("cannot be used"), "{r}"),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn virtualhost_precedence_url_checker_real_server_virtual_server() {
     let server = HttpServer::start(200, BODY).await;
@@ -513,4 +608,71 @@ async fn genhash_over_tls() {
         String::from_utf8(out.stdout).unwrap(),
         format!("MD5SUM = {BODY_MD5}\n\n")
     );
+}
+
+// ===== ha_suspend =====
+
+#[test]
+fn ha_suspend_follows_the_vip_on_this_host() {
+    let lab = lab::Lab::new(&["lb"]);
+    let lb = lab.host("lb").clone();
+    let vip = lab.addr(200);
+    let ns_path = format!("/var/run/netns/{}", lb.ns);
+    let (host, vip2) = (lb.clone(), vip.clone());
+    let accepts = std::thread::spawn(move || {
+        let fd = std::fs::File::open(&ns_path).expect("netns file");
+        nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let c = count.clone();
+            tokio::spawn(async move {
+                while let Ok((s, _)) = listener.accept().await {
+                    c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    drop(s);
+                }
+            });
+            let mut cfg = config(addr, Checker::Tcp(TcpCheck::default()));
+            cfg.virtual_server[0].address = Some(vip2.parse().unwrap());
+            cfg.virtual_server[0].ha_suspend = true;
+            let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+            let set = realserver::start(&cfg, ScriptRunner::new(1), tx);
+            let n = || count.load(std::sync::atomic::Ordering::SeqCst);
+            let sh = |script: String| {
+                let h = host.clone();
+                tokio::task::spawn_blocking(move || h.sh(&script))
+            };
+            let mut seen = Vec::new();
+            // The VIP is not on this host: no check for 2.5 delay_loops.
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            seen.push(n());
+            assert!(set.status()[0].checkers[0].suspended);
+            // It arrives: checks resume within a delay_loop or so.
+            sh(format!("ip addr add {vip2}/32 dev lo")).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(3500)).await;
+            seen.push(n());
+            assert!(!set.status()[0].checkers[0].suspended);
+            // It goes: after the check in flight, no more.
+            sh(format!("ip addr del {vip2}/32 dev lo")).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            seen.push(n());
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            seen.push(n());
+            seen
+        })
+    })
+    .join()
+    .expect("netns thread");
+    assert_eq!(accepts[0], 0, "checked while suspended: {accepts:?}");
+    assert!(accepts[1] >= 2, "not resumed: {accepts:?}");
+    assert_eq!(
+        accepts[2], accepts[3],
+        "checked after the VIP left: {accepts:?}"
+    );
+    drop(lab);
 }

@@ -1,6 +1,7 @@
 //! `HTTP_GET` and `SSL_GET`: fetch each `url` on a fresh connection and
 //! check the status code (default 200-299) and, when given, the MD5 digest
-//! of the body (the value `genhash` prints).
+//! of the body (the value `genhash` prints) and the `regex` test
+//! ([`super::body_regex`]).
 //!
 //! As keepalived: no redirects are followed, no connection is reused, the
 //! Host header is the url's `virtualhost`, else the checker's, the real
@@ -13,6 +14,7 @@
 //! url in order and fails on the first that fails; there is no delay between
 //! urls (keepalived's `fast_recovery` behaviour).
 
+use super::body_regex::BodyRegex;
 use super::connect::{describe_addr, io_reason, secs, ConnectTarget};
 use super::probe::{Probe, ProbeFuture, ProbeOutcome};
 use crate::config::model::lvs::{HttpProtocol, SslContext, StatusCodeRange};
@@ -46,6 +48,9 @@ pub struct UrlCheck {
     pub status_codes: Vec<StatusCodeRange>,
     /// The Host header (and the TLS server name when it is a DNS name).
     pub host: String,
+    /// The `regex` test, or why its pattern could not be compiled (then the
+    /// check fails with that reason).
+    pub regex: Option<Result<BodyRegex, String>>,
 }
 
 impl UrlCheck {
@@ -442,7 +447,9 @@ impl HttpProbe {
     }
 
     async fn check_url(&self, url: &UrlCheck) -> Result<(), String> {
-        let body = if url.digest.is_some() {
+        let body = if url.regex.is_some() {
+            BodyUse::DigestAndKeep
+        } else if url.digest.is_some() {
             BodyUse::Digest
         } else {
             BodyUse::Ignore
@@ -464,6 +471,13 @@ impl HttpProbe {
             if !want.eq_ignore_ascii_case(got) {
                 return Err(format!("{}: digest mismatch ({got})", url.path));
             }
+        }
+        match &url.regex {
+            None => {}
+            Some(Err(e)) => return Err(format!("{}: {e}", url.path)),
+            Some(Ok(re)) => re
+                .check(fetched.body.as_deref().unwrap_or_default())
+                .map_err(|e| format!("{}: {e}", url.path))?,
         }
         Ok(())
     }
@@ -520,6 +534,7 @@ mod tests {
             digest: None,
             status_codes: vec![],
             host: "h".into(),
+            regex: None,
         };
         assert!(u.accepts_status(200) && u.accepts_status(299) && !u.accepts_status(301));
         u.status_codes = vec!["301-302".parse().unwrap(), "503".parse().unwrap()];

@@ -18,14 +18,17 @@ pub mod vrrp_script;
 pub use verdict::{RealServerKey, RealServerUpdate, ServiceKey};
 
 pub mod probe;
+pub mod proc_events;
 
 pub use probe::{Probe, ProbeOutcome};
 
 pub mod bfd;
+pub mod body_regex;
 pub mod connect;
 pub mod dns;
 pub mod file;
 pub mod genhash;
+pub mod ha_suspend;
 pub mod health;
 pub mod http;
 pub mod misc;

@@ -18,7 +18,9 @@
 //! timer wheel): 10,000 checkers are 10,000 small tasks, and no probe ever
 //! blocks the runtime.
 
+use super::body_regex::BodyRegex;
 use super::connect::{secs, ConnectTarget};
+use super::ha_suspend::LocalAddresses;
 use super::health::{CheckerTimers, RealServerHealth, Verdict};
 use super::http::{default_host, HttpProbe, TlsClients, UrlCheck};
 use super::probe::{Probe, ProbeOutcome};
@@ -90,6 +92,9 @@ pub struct RealServerPlan {
     /// The virtual server's `omega`: run notify_down at shutdown.
     pub omega: bool,
     pub checkers: Vec<CheckerPlan>,
+    /// `ha_suspend`: the checkers are suspended unless one of these
+    /// addresses is local (empty: never suspended).
+    pub suspend_unless_local: Vec<std::net::IpAddr>,
 }
 
 /// Everything to run, and what could not be set up.
@@ -279,6 +284,18 @@ fn file_check_timing() -> EffectiveChecker {
     }
 }
 
+/// A url's `regex` test, compiled (None: the url has none).
+fn url_regex(u: &crate::config::model::lvs::Url) -> Option<Result<BodyRegex, String>> {
+    let pattern = u.regex.as_ref()?;
+    Some(BodyRegex::new(
+        pattern,
+        &u.regex_options,
+        u.regex_no_match,
+        u.regex_min_offset,
+        u.regex_max_offset,
+    ))
+}
+
 fn http_probe(
     ctx: &mut ProbeContext<'_>,
     vs: &VirtualServer,
@@ -309,6 +326,7 @@ fn http_probe(
                 .or_else(|| rs.virtualhost.clone())
                 .or_else(|| vs.virtualhost.clone())
                 .unwrap_or_else(|| fallback_host.clone()),
+            regex: url_regex(u),
         })
         .collect::<Vec<_>>();
     let tls_client = tls.then(|| ctx.tls().pick(h.enable_sni));
@@ -358,6 +376,7 @@ pub fn plan_with_bfd(cfg: &Config, bfd: &crate::bfd::Sessions) -> Plan {
         let Some(service) = ServiceKey::of(vs) else {
             continue;
         };
+        let suspend_unless_local = ha_suspend_addresses(vs, &cfg.virtual_server_group);
         for rs in vs.effective_real_servers() {
             let key = RealServerKey {
                 service: service.clone(),
@@ -382,12 +401,14 @@ pub fn plan_with_bfd(cfg: &Config, bfd: &crate::bfd::Sessions) -> Plan {
                 };
                 timing.log_all_failures |= cfg.global_defs.checker_log_all_failures;
                 if let Checker::Http(h) | Checker::Ssl(h) = checker {
-                    if h.url.iter().any(|u| u.regex.is_some()) {
-                        warnings.push(format!(
-                            "{key}: {} url regex is not implemented yet; only the status \
-                             code and digest are checked",
-                            checker.keyword()
-                        ));
+                    for u in &h.url {
+                        if let Some(Err(e)) = url_regex(u) {
+                            warnings.push(format!(
+                                "{key}: {} url {}: {e}; the check fails until it is fixed",
+                                checker.keyword(),
+                                u.path
+                            ));
+                        }
                     }
                 }
                 let built = std::iter::once(build_probe(&mut ctx, vs, rs, checker, &timing))
@@ -420,6 +441,7 @@ pub fn plan_with_bfd(cfg: &Config, bfd: &crate::bfd::Sessions) -> Plan {
                 notify_down,
                 omega: vs.omega,
                 checkers,
+                suspend_unless_local: suspend_unless_local.clone(),
             });
         }
     }
@@ -427,6 +449,24 @@ pub fn plan_with_bfd(cfg: &Config, bfd: &crate::bfd::Sessions) -> Plan {
         real_servers,
         warnings,
         rs_init_notifies: cfg.global_defs.rs_init_notifies,
+    }
+}
+
+/// The addresses whose presence lets an `ha_suspend` virtual server's
+/// checkers run: its address, or for a group its addresses (the first of
+/// each range). Empty without ha_suspend (and for fwmark services, for which
+/// the configuration clears it).
+fn ha_suspend_addresses(
+    vs: &VirtualServer,
+    groups: &[crate::config::model::lvs::VirtualServerGroup],
+) -> Vec<std::net::IpAddr> {
+    if !vs.ha_suspend {
+        return Vec::new();
+    }
+    match (vs.address, vs.find_group(groups)) {
+        (Some(a), _) => vec![a],
+        (None, Some(g)) => g.ranges.iter().map(|r| r.address).collect(),
+        (None, None) => Vec::new(),
     }
 }
 
@@ -463,6 +503,9 @@ fn resolve_run_as(own: Option<&ScriptUser>, global: &GlobalDefs) -> Result<Optio
 pub struct StartOptions {
     /// Seed of the warmup delays (tests); `None`: from the OS.
     pub seed: Option<u64>,
+    /// The local addresses for `ha_suspend`; `None`: followed over
+    /// rtnetlink when a real server needs them.
+    pub local_addresses: Option<LocalAddresses>,
 }
 
 /// The status of one checker, for the `status` command.
@@ -477,6 +520,8 @@ pub struct CheckerStatus {
     pub retries_used: u32,
     pub probes: u64,
     pub failures: u64,
+    /// Suspended by `ha_suspend` (the virtual server's address is not local).
+    pub suspended: bool,
 }
 
 /// The status of one real server, for the `status` command.
@@ -666,6 +711,14 @@ impl RealServerShared {
         }
     }
 
+    /// A checker enters or leaves `ha_suspend`'s suspension (shown in status).
+    fn set_suspended(&self, index: usize, suspended: bool) {
+        let mut state = self.lock();
+        if let Some(status) = state.checkers.get_mut(index) {
+            status.suspended = suspended;
+        }
+    }
+
     fn status(&self) -> RealServerStatus {
         let state = self.lock();
         let verdict = state.health.verdict();
@@ -769,6 +822,16 @@ pub fn start_plan(
     let mut tasks = Vec::new();
     let mut servers = Vec::new();
     let now = Instant::now();
+    let interest: std::collections::HashSet<std::net::IpAddr> = plan
+        .real_servers
+        .iter()
+        .flat_map(|rs| rs.suspend_unless_local.iter().copied())
+        .collect();
+    let local = match opts.local_addresses {
+        _ if interest.is_empty() => None,
+        Some(l) => Some(l),
+        None => Some(LocalAddresses::watch(interest)),
+    };
     for rs in plan.real_servers {
         let health = RealServerHealth::new(rs.checkers.iter().map(|c| (c.alpha, c.timers.retry)));
         let statuses = rs
@@ -782,6 +845,7 @@ pub fn start_plan(
                 retries_used: 0,
                 probes: 0,
                 failures: 0,
+                suspended: false,
             })
             .collect();
         let verdict = health.verdict();
@@ -801,6 +865,13 @@ pub fn start_plan(
         if plan.rs_init_notifies {
             shared.notify(verdict.alive);
         }
+        let suspend = match &local {
+            Some(l) if !rs.suspend_unless_local.is_empty() => Some(Suspend {
+                addrs: rs.suspend_unless_local.into(),
+                local: l.clone(),
+            }),
+            _ => None,
+        };
         for (index, checker) in rs.checkers.into_iter().enumerate() {
             let warmup_us = u64::try_from(checker.warmup.as_micros()).unwrap_or(u64::MAX);
             let first = now + Duration::from_micros(rng.random_range(0..=warmup_us));
@@ -810,6 +881,7 @@ pub fn start_plan(
                 checker,
                 first,
                 lateness.clone(),
+                suspend.clone(),
             )));
         }
         servers.push(shared);
@@ -821,18 +893,45 @@ pub fn start_plan(
     }
 }
 
+/// `ha_suspend` of one real server's checkers.
+#[derive(Clone)]
+struct Suspend {
+    addrs: Arc<[std::net::IpAddr]>,
+    local: LocalAddresses,
+}
+
+impl Suspend {
+    fn active(&self) -> bool {
+        !self.addrs.iter().any(|a| self.local.is_local(a))
+    }
+}
+
 /// One checker's loop: sleep until the deadline, probe (bounded), count,
 /// and schedule the next probe from the end of this one, as keepalived does.
+/// While suspended (`ha_suspend`), the slots come and go without a probe.
 async fn run_checker(
     rs: Arc<RealServerShared>,
     index: usize,
     checker: CheckerPlan,
     first: Instant,
     lateness: Arc<Lateness>,
+    suspend: Option<Suspend>,
 ) {
     let mut deadline = first;
+    let mut suspended = false;
     loop {
         tokio::time::sleep_until(deadline).await;
+        if let Some(s) = &suspend {
+            let now = s.active();
+            if now != suspended {
+                suspended = now;
+                rs.set_suspended(index, now);
+            }
+            if now {
+                deadline = Instant::now() + checker.timers.delay_loop;
+                continue;
+            }
+        }
         let started = Instant::now();
         lateness.record(started.saturating_duration_since(deadline));
         let outcome = match tokio::time::timeout(checker.hard_timeout, checker.probe.probe()).await

@@ -1,28 +1,33 @@
 //! `vrrp_track_process`: how many processes match a name (and parameters);
 //! the tracker is up while that count is within `quorum..=quorum_max`.
 //!
-//! Matching ([`ProcessMatcher`]) and the quorum with its delays
-//! ([`QuorumState`]) are pure.  The I/O edge, [`scan_loop`], counts matching
-//! processes by reading `/proc/PID/stat` (name and state; zombies do not
-//! count) and, only when some tracker needs it, `/proc/PID/cmdline`.
+//! Matching ([`ProcessMatcher`], [`Matches`]) and the quorum with its
+//! delays ([`QuorumState`]) are pure.  The I/O edge, [`scan_loop`], counts
+//! matching processes by reading `/proc/PID/stat` (name and state; zombies
+//! do not count) and, only when some tracker needs it, `/proc/PID/cmdline`.
 //!
-//! Why a periodic /proc scan and not the kernel's process-event connector
-//! (what keepalived uses): the connector needs CAP_NET_ADMIN, a netlink
-//! socket bound to the proc multicast group and a rescan on message loss
-//! anyway; a scan every [`SCAN_INTERVAL`] is simple, cannot miss an event,
-//! and costs a few hundred microseconds on a host with a few hundred
-//! processes.  The price is detection latency (up to one interval), on top
-//! of `fork_delay`/`terminate_delay`.  The scan runs on the main runtime's
-//! blocking pool, never on the VRRP thread.
+//! As keepalived does, changes come from the kernel's process-event
+//! connector ([`super::proc_events`]: exec, fork, rename, exit), so a
+//! process that starts or dies is noticed within milliseconds, on top of
+//! `fork_delay`/`terminate_delay`.  A full /proc scan gives the initial
+//! state, runs again every [`RESYNC_INTERVAL`] and whenever the kernel
+//! reports lost events, and is the only source (every [`SCAN_INTERVAL`])
+//! when the connector cannot be used (it needs CAP_NET_ADMIN and
+//! CONFIG_PROC_EVENTS).  Full scans run on the main runtime's blocking
+//! pool, never on the VRRP thread.
 
+use super::proc_events::{is_overrun, ProcConnector, ProcEvent};
 use crate::config::model::{ParamMatch, TrackProcess};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// How often /proc is scanned.
+/// How often /proc is scanned without process events.
 pub const SCAN_INTERVAL: Duration = Duration::from_millis(500);
+
+/// How often /proc is rescanned while process events arrive.
+pub const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The kernel keeps at most this many bytes of a process name (comm).
 const COMM_MAX: usize = 15;
@@ -177,9 +182,10 @@ impl QuorumState {
     }
 }
 
-/// A running process: its name and, when asked for, its arguments.
+/// A running process: its id, its name and, when asked for, its arguments.
 #[derive(Clone, Debug, Default)]
 pub struct ProcInfo {
+    pub pid: u32,
     pub comm: String,
     pub argv: Vec<String>,
 }
@@ -194,49 +200,43 @@ pub fn parse_stat(stat: &str) -> Option<(&str, char)> {
     Some((comm, state))
 }
 
+/// One process under `proc_root`, if it runs (not zombie, not dead).
+pub fn read_process(proc_root: &Path, pid: u32, with_cmdline: bool) -> Option<ProcInfo> {
+    let base = proc_root.join(pid.to_string());
+    // A process can exit between listing and reading: then None.
+    let stat = std::fs::read_to_string(base.join("stat")).ok()?;
+    let (comm, state) = parse_stat(&stat)?;
+    if matches!(state, 'Z' | 'X' | 'x') {
+        return None;
+    }
+    let argv = if with_cmdline {
+        std::fs::read(base.join("cmdline"))
+            .map(|b| {
+                b.split(|&c| c == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    Some(ProcInfo {
+        pid,
+        comm: comm.to_owned(),
+        argv,
+    })
+}
+
 /// The running (not zombie, not dead) processes under `proc_root`.
 pub fn scan(proc_root: &Path, with_cmdline: bool) -> Vec<ProcInfo> {
-    let mut out = Vec::new();
     let Ok(dir) = std::fs::read_dir(proc_root) else {
-        return out;
+        return Vec::new();
     };
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        let base = proc_root.join(pid);
-        // A process can exit between listing and reading: skip it.
-        let Ok(stat) = std::fs::read_to_string(base.join("stat")) else {
-            continue;
-        };
-        let Some((comm, state)) = parse_stat(&stat) else {
-            continue;
-        };
-        if matches!(state, 'Z' | 'X' | 'x') {
-            continue;
-        }
-        let argv = if with_cmdline {
-            std::fs::read(base.join("cmdline"))
-                .map(|b| {
-                    b.split(|&c| c == 0)
-                        .filter(|a| !a.is_empty())
-                        .map(|a| String::from_utf8_lossy(a).into_owned())
-                        .collect()
-                })
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        out.push(ProcInfo {
-            comm: comm.to_owned(),
-            argv,
-        });
-    }
-    out
+    dir.flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| read_process(proc_root, pid, with_cmdline))
+        .collect()
 }
 
 /// What [`scan_loop`] needs to know about one tracker.
@@ -247,54 +247,185 @@ pub struct ProcessSpec {
     pub quorum: QuorumState,
 }
 
-/// Count matching processes every [`SCAN_INTERVAL`] for all `trackers` in
-/// one pass over /proc, sending `(id, up)` at start and on every change.
-/// Ends when the receiver is gone.
+/// The processes that match some tracker, kept up to date from full scans
+/// and from process events.
+#[derive(Clone, Debug)]
+pub struct Matches {
+    matchers: Vec<ProcessMatcher>,
+    with_cmdline: bool,
+    /// pid -> the indices of the matchers it matches (only pids matching one).
+    pids: HashMap<u32, Vec<usize>>,
+}
+
+impl Matches {
+    pub fn new(matchers: Vec<ProcessMatcher>) -> Self {
+        Matches {
+            with_cmdline: matchers.iter().any(ProcessMatcher::uses_cmdline),
+            matchers,
+            pids: HashMap::new(),
+        }
+    }
+
+    fn of(&self, p: &ProcInfo) -> Vec<usize> {
+        (0..self.matchers.len())
+            .filter(|&i| self.matchers[i].matches(&p.comm, &p.argv))
+            .collect()
+    }
+
+    /// Replace everything with a full scan.
+    pub fn rebuild(&mut self, procs: &[ProcInfo]) {
+        self.pids.clear();
+        for p in procs {
+            let m = self.of(p);
+            if !m.is_empty() {
+                self.pids.insert(p.pid, m);
+            }
+        }
+    }
+
+    /// Read one process again (it exec'd or renamed itself).
+    fn refresh(&mut self, proc_root: &Path, pid: u32) {
+        match read_process(proc_root, pid, self.with_cmdline).map(|p| self.of(&p)) {
+            Some(m) if !m.is_empty() => {
+                self.pids.insert(pid, m);
+            }
+            _ => {
+                self.pids.remove(&pid);
+            }
+        }
+    }
+
+    /// Apply one process event (thread events are ignored: a thread's pid
+    /// is not its tgid).
+    pub fn apply(&mut self, proc_root: &Path, ev: ProcEvent) {
+        match ev {
+            ProcEvent::Exec { pid, tgid } | ProcEvent::Comm { pid, tgid } if pid == tgid => {
+                self.refresh(proc_root, pid)
+            }
+            // A forked child has its parent's name and arguments.
+            ProcEvent::Fork {
+                parent_tgid,
+                child_pid,
+                child_tgid,
+            } if child_pid == child_tgid => {
+                if let Some(m) = self.pids.get(&parent_tgid).cloned() {
+                    self.pids.insert(child_pid, m);
+                }
+            }
+            ProcEvent::Exit { pid, tgid } if pid == tgid => {
+                self.pids.remove(&pid);
+            }
+            _ => {}
+        }
+    }
+
+    /// How many processes match each matcher.
+    pub fn counts(&self) -> Vec<u32> {
+        let mut c = vec![0u32; self.matchers.len()];
+        for m in self.pids.values() {
+            for &i in m {
+                c[i] = c[i].saturating_add(1);
+            }
+        }
+        c
+    }
+}
+
+async fn recv(c: &mut Option<ProcConnector>) -> std::io::Result<super::proc_events::Parsed> {
+    match c {
+        Some(c) => c.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Count matching processes for all `trackers`, sending `(id, up)` at start
+/// and on every change. Ends when the receiver is gone.
+///
+/// The counts start from a full scan of /proc. Then, when the kernel's
+/// process-event connector can be used ([`ProcConnector`]), each exec, fork,
+/// rename and exit updates them as it happens, and /proc is rescanned only
+/// every [`RESYNC_INTERVAL`] (and at once when the kernel reports lost
+/// events) as a safety net. Without the connector (no CAP_NET_ADMIN, no
+/// CONFIG_PROC_EVENTS, or it failed) /proc is scanned every
+/// [`SCAN_INTERVAL`].
 pub async fn scan_loop(trackers: Vec<(usize, ProcessSpec)>, tx: mpsc::Sender<(usize, bool)>) {
     if trackers.is_empty() {
         return;
     }
-    let with_cmdline = trackers.iter().any(|(_, t)| t.matcher.uses_cmdline());
-    let matchers: Vec<ProcessMatcher> = trackers.iter().map(|(_, t)| t.matcher.clone()).collect();
-    let mut states: BTreeMap<usize, (String, QuorumState)> = trackers
+    let mut events = match ProcConnector::open() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::info!(
+                "process events unavailable ({e}); vrrp_track_process scans /proc every {} ms",
+                SCAN_INTERVAL.as_millis()
+            );
+            None
+        }
+    };
+    let mut matches = Matches::new(trackers.iter().map(|(_, t)| t.matcher.clone()).collect());
+    let mut states: Vec<(usize, String, QuorumState)> = trackers
         .into_iter()
-        .map(|(id, t)| (id, (t.name, t.quorum)))
+        .map(|(id, t)| (id, t.name, t.quorum))
         .collect();
+    let proc_root = Path::new("/proc");
     let start = tokio::time::Instant::now();
     let mut next_scan = start;
     loop {
         let deadline = states
-            .values()
-            .filter_map(|(_, q)| q.deadline())
+            .iter()
+            .filter_map(|(_, _, q)| q.deadline())
             .map(|d| start + d)
             .fold(next_scan, std::cmp::min);
-        tokio::time::sleep_until(deadline).await;
+        let mut counted = false;
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => {}
+            got = recv(&mut events), if events.is_some() => match got {
+                Ok(parsed) => {
+                    for ev in parsed.events {
+                        matches.apply(proc_root, ev);
+                    }
+                    if parsed.lost {
+                        next_scan = tokio::time::Instant::now();
+                    }
+                    counted = true;
+                }
+                // Events were lost: rescan now.
+                Err(e) if is_overrun(&e) => next_scan = tokio::time::Instant::now(),
+                Err(e) => {
+                    tracing::warn!(
+                        "process events failed ({e}); vrrp_track_process scans /proc every {} ms",
+                        SCAN_INTERVAL.as_millis()
+                    );
+                    events = None;
+                    next_scan = tokio::time::Instant::now();
+                }
+            },
+        }
         let now = tokio::time::Instant::now();
-        let mut changes = Vec::new();
         if now >= next_scan {
-            next_scan = now + SCAN_INTERVAL;
-            let m = matchers.clone();
-            let counts = tokio::task::spawn_blocking(move || {
-                let procs = scan(Path::new("/proc"), with_cmdline);
-                m.iter()
-                    .map(|m| {
-                        let n = procs.iter().filter(|p| m.matches(&p.comm, &p.argv)).count();
-                        u32::try_from(n).unwrap_or(u32::MAX)
-                    })
-                    .collect::<Vec<u32>>()
-            })
-            .await
-            .unwrap_or_default();
-            for ((id, (name, q)), count) in states.iter_mut().zip(counts) {
-                if let Some(up) = q.observe(count, now - start) {
-                    changes.push((*id, name.clone(), up, count));
-                }
-            }
-        } else {
-            for (id, (name, q)) in states.iter_mut() {
-                if let Some(up) = q.poll(now - start) {
-                    changes.push((*id, name.clone(), up, q.count.unwrap_or(0)));
-                }
+            next_scan = now
+                + if events.is_some() {
+                    RESYNC_INTERVAL
+                } else {
+                    SCAN_INTERVAL
+                };
+            let with_cmdline = matches.with_cmdline;
+            let procs = tokio::task::spawn_blocking(move || scan(Path::new("/proc"), with_cmdline))
+                .await
+                .unwrap_or_default();
+            matches.rebuild(&procs);
+            counted = true;
+        }
+        let mut changes = Vec::new();
+        let counts = matches.counts();
+        for ((id, name, q), count) in states.iter_mut().zip(counts) {
+            let verdict = if counted {
+                q.observe(count, now - start)
+            } else {
+                q.poll(now - start)
+            };
+            if let Some(up) = verdict {
+                changes.push((*id, name.clone(), up, q.count.unwrap_or(count)));
             }
         }
         for (id, name, up, count) in changes {
@@ -453,5 +584,106 @@ mod tests {
         let comm = comm.to_owned();
         let procs = scan(Path::new("/proc"), true);
         assert!(procs.iter().any(|p| p.comm == comm && !p.argv.is_empty()));
+    }
+
+    #[test]
+    fn matches_follow_process_events() {
+        let mut m = Matches::new(vec![
+            ProcessMatcher::new(&tp("web", &[], ParamMatch::None, false)),
+            ProcessMatcher::new(&tp("db", &[], ParamMatch::None, false)),
+        ]);
+        let p = |pid, comm: &str| ProcInfo {
+            pid,
+            comm: comm.into(),
+            argv: vec![],
+        };
+        m.rebuild(&[p(10, "web"), p(11, "db"), p(12, "sh")]);
+        assert_eq!(m.counts(), vec![1, 1]);
+        // A fork of a matching process matches; a thread does not count.
+        let root = Path::new("/nonexistent-proc");
+        m.apply(
+            root,
+            ProcEvent::Fork {
+                parent_tgid: 10,
+                child_pid: 13,
+                child_tgid: 13,
+            },
+        );
+        m.apply(
+            root,
+            ProcEvent::Fork {
+                parent_tgid: 10,
+                child_pid: 14,
+                child_tgid: 10,
+            },
+        );
+        assert_eq!(m.counts(), vec![2, 1]);
+        // An exec re-reads the process: gone from this fake /proc, so no match.
+        m.apply(root, ProcEvent::Exec { pid: 13, tgid: 13 });
+        assert_eq!(m.counts(), vec![1, 1]);
+        // A thread's exit is not the process's.
+        m.apply(root, ProcEvent::Exit { pid: 15, tgid: 11 });
+        assert_eq!(m.counts(), vec![1, 1]);
+        m.apply(root, ProcEvent::Exit { pid: 11, tgid: 11 });
+        assert_eq!(m.counts(), vec![1, 0]);
+    }
+
+    /// With the process-event connector (root), a start and a kill are seen
+    /// within 100 ms, well inside the 500 ms scan interval of the fallback.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_started_or_killed_process_is_noticed_at_once() {
+        if !nix::unistd::geteuid().is_root() {
+            return; // no CAP_NET_ADMIN: the scan fallback, covered elsewhere
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let name = format!("krtp{}", std::process::id() % 100_000);
+        let bin = dir.path().join(&name);
+        std::fs::copy("/bin/sleep", &bin).unwrap();
+        let t = TrackProcess {
+            name: "t".into(),
+            process: name.clone(),
+            quorum: 1,
+            ..Default::default()
+        };
+        let spec = ProcessSpec {
+            name: "t".into(),
+            matcher: ProcessMatcher::new(&t),
+            quorum: QuorumState::new(&t),
+        };
+        let (tx, mut rx) = mpsc::channel(8);
+        let task = tokio::spawn(scan_loop(vec![(3, spec)], tx));
+        let next = |rx: &mut mpsc::Receiver<(usize, bool)>| {
+            let r = rx.try_recv();
+            r.ok()
+        };
+        // The initial scan: not running.
+        let first = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+        assert_eq!(first.unwrap(), Some((3, false)));
+        // Let the subscription settle past the first resync.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut latencies = Vec::new();
+        for _ in 0..3 {
+            let t0 = std::time::Instant::now();
+            let mut child = std::process::Command::new(&bin).arg("30").spawn().unwrap();
+            let got = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+            let started = t0.elapsed();
+            assert_eq!(got.unwrap(), Some((3, true)));
+            let t1 = std::time::Instant::now();
+            child.kill().unwrap();
+            let got = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+            let killed = t1.elapsed();
+            assert_eq!(got.unwrap(), Some((3, false)));
+            let _ = child.wait();
+            latencies.push((started, killed));
+        }
+        assert_eq!(next(&mut rx), None);
+        task.abort();
+        eprintln!("(start, kill) noticed after {latencies:?}");
+        for (started, killed) in &latencies {
+            assert!(
+                *started < Duration::from_millis(100) && *killed < Duration::from_millis(100),
+                "{latencies:?}"
+            );
+        }
     }
 }

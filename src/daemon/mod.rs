@@ -38,6 +38,7 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
     };
     let run_vrrp = !cli.check || cli.vrrp;
     let run_lvs = !cli.vrrp || cli.check;
+    crate::script::set_script_security(loaded.config.global_defs.enable_script_security);
 
     if !cli.dont_fork {
         // Detach before any thread or runtime exists.

@@ -92,6 +92,7 @@ async fn run(t: &Target<'_>) -> Result<(String, config::Loaded), String> {
         tracing::warn!("{d}");
     }
     let cfg = check(&loaded)?;
+    crate::script::set_script_security(loaded.config.global_defs.enable_script_security);
     let Some(engine) = t.engine else {
         return if cfg.instances.is_empty() || (t.cli.check && !t.cli.vrrp) {
             Ok(("no VRRP subsystem running; nothing to apply".into(), loaded))

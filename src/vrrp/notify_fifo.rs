@@ -161,6 +161,12 @@ fn start_script(
             "empty script",
         ));
     };
+    if crate::script::script_security() {
+        crate::script::check_secure(program, user).map_err(|why| {
+            tracing::warn!("{why}");
+            std::io::Error::new(std::io::ErrorKind::PermissionDenied, why)
+        })?;
+    }
     let mut c = std::process::Command::new(program);
     c.args(args)
         .arg(fifo)

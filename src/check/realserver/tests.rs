@@ -94,6 +94,7 @@ fn one_server(checkers: Vec<CheckerPlan>) -> Plan {
             notify_down: None,
             omega: false,
             checkers,
+            suspend_unless_local: vec![],
         }],
         warnings: vec![],
         rs_init_notifies: false,
@@ -106,7 +107,10 @@ fn run(plan: Plan) -> (CheckerSet, UnboundedReceiver<RealServerUpdate>) {
         plan,
         ScriptRunner::new(2),
         tx,
-        StartOptions { seed: Some(7) },
+        StartOptions {
+            seed: Some(7),
+            ..Default::default()
+        },
     );
     (set, rx)
 }
@@ -299,7 +303,8 @@ fn config_with(checkers: Vec<Checker>) -> Config {
 fn plan_builds_every_implemented_type_and_skips_the_rest() {
     let mut http = HttpCheck::default();
     let mut health = Url::new("/health".into());
-    health.regex = Some("ok".into());
+    // A back-reference: PCRE2 syntax the regex crate refuses.
+    health.regex = Some(r"(ok)\1".into());
     http.url.push(health);
     let cfg = config_with(vec![
         Checker::Tcp(TcpCheck {
@@ -336,7 +341,11 @@ fn plan_builds_every_implemented_type_and_skips_the_rest() {
         Duration::from_secs(3)
     );
     assert_eq!(plan.warnings.len(), 2, "{:?}", plan.warnings);
-    assert!(plan.warnings[0].contains("regex"), "{:?}", plan.warnings);
+    assert!(
+        plan.warnings[0].contains("cannot be used"),
+        "{:?}",
+        plan.warnings
+    );
     assert!(plan.warnings[1].contains("no urls"), "{:?}", plan.warnings);
 }
 
@@ -390,4 +399,39 @@ async fn shutdown_with_omega_runs_notify_down() {
     assert!(rx.recv().await.unwrap().alive);
     set.shutdown().await;
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "down\n");
+}
+
+#[tokio::test(start_paused = true)]
+async fn ha_suspend_skips_probes_while_the_vip_is_not_local() {
+    let t0 = Instant::now();
+    let vip: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let (tx, local_rx) = tokio::sync::watch::channel(Arc::new(std::collections::HashSet::new()));
+    let p = FakeProbe::new(vec![]);
+    let mut plan = one_server(vec![checker(&p, false, 0)]);
+    plan.real_servers[0].suspend_unless_local = vec![vip];
+    let (utx, _rx) = unbounded_channel();
+    let set = start_plan(
+        plan,
+        ScriptRunner::new(2),
+        utx,
+        StartOptions {
+            seed: Some(7),
+            local_addresses: Some(super::super::ha_suspend::LocalAddresses::fixed(local_rx)),
+        },
+    );
+    // Not local: the slots at 0, 10, 20 pass without a probe.
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    assert!(p.call_times(t0).is_empty());
+    assert!(set.status()[0].checkers[0].suspended);
+    // The VIP arrives at 25: the next slot (30) probes, then every 10 s.
+    tx.send_replace(Arc::new([vip].into_iter().collect()));
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(p.call_times(t0), vec![30.0, 40.0]);
+    assert!(!set.status()[0].checkers[0].suspended);
+    // It goes at 45: the probe at 50 is skipped, the state is kept.
+    tx.send_replace(Arc::new(std::collections::HashSet::new()));
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(p.call_times(t0), vec![30.0, 40.0]);
+    let st = set.status();
+    assert!(st[0].alive && st[0].checkers[0].suspended);
 }
