@@ -617,6 +617,25 @@ mod tests {
     }
 
     #[test]
+    fn node_stays_small() {
+        // The tree of a large file is mostly nodes: keep them small (they
+        // were 176 bytes with the brace locations and raw text inline).
+        assert_eq!(std::mem::size_of::<Node>(), 120);
+    }
+
+    #[test]
+    fn raw_args_only_kept_when_needed() {
+        let (t, _) = tree("a b  c\nd e f\ng \"x\"\nh\tx\n");
+        assert_eq!(t[0].raw_args(), "b  c");
+        assert!(t[0].raw.is_some());
+        assert_eq!(t[1].raw_args(), "e f");
+        assert!(t[1].raw.is_none());
+        assert_eq!(t[2].raw_args(), "\"x\"");
+        assert_eq!(t[3].raw_args(), "x");
+        assert!(t[3].raw.is_none());
+    }
+
+    #[test]
     fn command_splitting() {
         assert_eq!(
             split_command("/bin/a 'b c' \"d e\" f\\ g").unwrap(),
