@@ -16,6 +16,7 @@
 use super::diag::{Diagnostics, Location};
 use super::preprocess::Line;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::rc::Rc;
 
 /// One word of a statement with where it starts.
@@ -27,21 +28,40 @@ pub struct Word {
 }
 
 /// A statement: a keyword, its arguments, and maybe a block.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
     pub keyword: Word,
     pub args: Vec<Word>,
-    /// The text after the keyword as written (quotes kept), for keywords whose
-    /// value is a command line.
-    pub raw_args: String,
+    /// The text after the keyword as written (quotes kept), when it is not
+    /// simply the arguments joined by single spaces: see [`Node::raw_args`].
+    /// Most statements are plain words, so most nodes carry no copy of it.
+    pub raw: Option<Box<str>>,
     pub block: Option<Block>,
+    /// Where the block's braces were (see [`Node::block_loc`] and
+    /// [`Node::block_end`]); boxed, as most statements have no block.
+    pub braces: Option<Box<Braces>>,
+}
+
+/// Where a statement's block starts and ends.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Braces {
     /// Where the block's `{` was (for diagnostics).
-    #[serde(skip)]
-    pub block_loc: Option<Location>,
+    pub open: Option<Location>,
     /// Where the block's `}` was; `None` when the input ended first.  keepalived
     /// runs its end-of-block checks when it reads the `}`, and names that line.
-    #[serde(skip)]
-    pub block_end: Option<Location>,
+    pub close: Option<Location>,
+}
+
+impl Serialize for Node {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Node", 4)?;
+        st.serialize_field("keyword", &self.keyword)?;
+        st.serialize_field("args", &self.args)?;
+        st.serialize_field("raw_args", &self.raw_args())?;
+        st.serialize_field("block", &self.block)?;
+        st.end()
+    }
 }
 
 /// The statements of a block: a range of a shared list.  The typed pass
@@ -50,8 +70,8 @@ pub struct Node {
 #[derive(Clone, Debug)]
 pub struct Block {
     nodes: Rc<[Node]>,
-    start: usize,
-    end: usize,
+    start: u32,
+    end: u32,
 }
 
 impl Block {
@@ -60,20 +80,33 @@ impl Block {
         let end = range.end.min(nodes.len());
         Block {
             nodes: nodes.clone(),
-            start: range.start.min(end),
-            end,
+            start: range.start.min(end) as u32,
+            end: end as u32,
         }
     }
 
     /// The shared list and the range of it that is this block.
     pub fn parts(&self) -> (&Rc<[Node]>, std::ops::Range<usize>) {
-        (&self.nodes, self.start..self.end)
+        (&self.nodes, self.start as usize..self.end as usize)
+    }
+}
+
+impl Block {
+    /// Move `nodes` into a new shared list (one allocation of the exact
+    /// size), leaving `nodes` empty with its capacity, for reuse.
+    pub fn take_from(nodes: &mut Vec<Node>) -> Block {
+        let end = nodes.len() as u32;
+        Block {
+            nodes: nodes.drain(..).collect(),
+            start: 0,
+            end,
+        }
     }
 }
 
 impl From<Vec<Node>> for Block {
     fn from(nodes: Vec<Node>) -> Block {
-        let end = nodes.len();
+        let end = nodes.len() as u32;
         Block {
             nodes: nodes.into(),
             start: 0,
@@ -86,7 +119,9 @@ impl std::ops::Deref for Block {
     type Target = [Node];
 
     fn deref(&self) -> &[Node] {
-        self.nodes.get(self.start..self.end).unwrap_or(&[])
+        self.nodes
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or(&[])
     }
 }
 
@@ -132,14 +167,87 @@ impl Node {
     pub fn children(&self) -> &[Node] {
         self.block.as_deref().unwrap_or(&[])
     }
+
+    /// Where the block's `{` was (for diagnostics).
+    pub fn block_loc(&self) -> Option<&Location> {
+        self.braces.as_ref().and_then(|b| b.open.as_ref())
+    }
+
+    /// Where the block's `}` was; `None` when the input ended first.
+    pub fn block_end(&self) -> Option<&Location> {
+        self.braces.as_ref().and_then(|b| b.close.as_ref())
+    }
+
+    pub fn set_block_loc(&mut self, loc: Option<Location>) {
+        match &mut self.braces {
+            Some(b) => b.open = loc,
+            None if loc.is_none() => {}
+            None => {
+                self.braces = Some(Box::new(Braces {
+                    open: loc,
+                    close: None,
+                }))
+            }
+        }
+        self.drop_empty_braces();
+    }
+
+    pub fn set_block_end(&mut self, loc: Option<Location>) {
+        match &mut self.braces {
+            Some(b) => b.close = loc,
+            None if loc.is_none() => {}
+            None => {
+                self.braces = Some(Box::new(Braces {
+                    open: None,
+                    close: loc,
+                }))
+            }
+        }
+        self.drop_empty_braces();
+    }
+
+    /// No box when there is nothing to say.
+    fn drop_empty_braces(&mut self) {
+        if self
+            .braces
+            .as_ref()
+            .is_some_and(|b| b.open.is_none() && b.close.is_none())
+        {
+            self.braces = None;
+        }
+    }
+
+    /// The text after the keyword as written (quotes kept), for keywords
+    /// whose value is a command line.
+    pub fn raw_args(&self) -> Cow<'_, str> {
+        match &self.raw {
+            Some(raw) => Cow::Borrowed(raw),
+            None => match self.args.as_slice() {
+                [] => Cow::Borrowed(""),
+                [one] => Cow::Borrowed(&one.text),
+                many => Cow::Owned(
+                    many.iter()
+                        .map(|w| w.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+            },
+        }
+    }
 }
 
 /// Split a logical line into words (keepalived's plain splitting: blanks
 /// separate words, a double-quoted string is one word without its quotes).
 pub fn split_words(line: &Line, diags: &mut Diagnostics) -> Vec<Word> {
+    let mut words = Vec::new();
+    split_words_into(line, diags, &mut words);
+    words
+}
+
+/// [`split_words`], appending to `words`.
+fn split_words_into(line: &Line, diags: &mut Diagnostics, words: &mut Vec<Word>) {
     let t = &line.text.text;
     let b = t.as_bytes();
-    let mut words = Vec::new();
     let mut i = 0;
     while i < b.len() {
         while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
@@ -178,7 +286,6 @@ pub fn split_words(line: &Line, diags: &mut Diagnostics) -> Vec<Word> {
             loc: line.location(start),
         });
     }
-    words
 }
 
 /// Split a command line the way keepalived splits script commands: blanks
@@ -270,6 +377,10 @@ pub fn build_tree_from(
     // Each stack entry is the list of statements of an open block; the bottom
     // entry is the top level.
     let mut stack: Vec<Vec<Node>> = vec![Vec::new()];
+    // Lists of closed blocks, emptied, kept for the next blocks: each block's
+    // statements are gathered here, then moved into a list of their exact size.
+    let mut spare: Vec<Vec<Node>> = Vec::new();
+    let mut words: Vec<Word> = Vec::new();
     let mut open_locs: Vec<Location> = Vec::new();
     for line in lines {
         let line = &line;
@@ -279,14 +390,8 @@ pub fn build_tree_from(
             let parent = stack.last_mut().and_then(|s| s.last_mut());
             match parent {
                 Some(node) if node.block.is_none() => {
-                    node.block_loc = Some(loc.clone());
-                    let taken = std::mem::take(node);
-                    // Re-push the node as an open block.
-                    if let Some(level) = stack.last_mut() {
-                        level.pop();
-                        level.push(taken);
-                    }
-                    stack.push(Vec::new());
+                    node.set_block_loc(Some(loc.clone()));
+                    stack.push(spare.pop().unwrap_or_default());
                     open_locs.push(loc);
                 }
                 _ => {
@@ -306,13 +411,15 @@ pub fn build_tree_from(
                                 loc: loc.clone(),
                             },
                             args: Vec::new(),
-                            raw_args: String::new(),
+                            raw: None,
                             block: None,
-                            block_loc: Some(loc.clone()),
-                            block_end: None,
+                            braces: Some(Box::new(Braces {
+                                open: Some(loc.clone()),
+                                close: None,
+                            })),
                         });
                     }
-                    stack.push(Vec::new());
+                    stack.push(spare.pop().unwrap_or_default());
                     open_locs.push(loc);
                 }
             }
@@ -335,24 +442,28 @@ pub fn build_tree_from(
                 }
                 continue;
             }
-            close_block(&mut stack, Some(line.location(0)));
+            close_block(&mut stack, &mut spare, Some(line.location(0)));
             open_locs.pop();
             continue;
         }
-        let mut words = split_words(line, diags);
-        if words.is_empty() {
+        words.clear();
+        split_words_into(line, diags, &mut words);
+        let mut split = words.drain(..);
+        let Some(keyword) = split.next() else {
             continue;
-        }
-        let keyword = words.remove(0);
-        let raw_args = raw_after_first_word(&line.text.text);
+        };
+        // The arguments in a vector of their exact size.
+        let mut args = Vec::with_capacity(split.len());
+        args.extend(split);
+        let raw = raw_after_first_word(&line.text.text);
+        let raw = (!is_joined(raw, &args)).then(|| Box::from(raw));
         if let Some(level) = stack.last_mut() {
             level.push(Node {
                 keyword,
-                args: words,
-                raw_args,
+                args,
+                raw,
                 block: None,
-                block_loc: None,
-                block_end: None,
+                braces: None,
             });
         }
     }
@@ -368,26 +479,59 @@ pub fn build_tree_from(
             ),
         );
         while stack.len() > 1 {
-            close_block(&mut stack, None);
+            close_block(&mut stack, &mut spare, None);
         }
     }
     stack.pop().unwrap_or_default()
 }
 
-fn raw_after_first_word(s: &str) -> String {
-    let s = s.trim_start_matches([' ', '\t']);
-    match s.find([' ', '\t']) {
-        Some(i) => s[i..].trim_matches([' ', '\t']).to_owned(),
-        None => String::new(),
-    }
+fn raw_after_first_word(s: &str) -> &str {
+    let blank = |c: &u8| *c == b' ' || *c == b'\t';
+    let b = s.as_bytes();
+    // Past the blanks, the first word, and the blanks after it (all ASCII
+    // boundaries), up to the trailing blanks.
+    let word = b.iter().position(|c| !blank(c)).unwrap_or(b.len());
+    let after = b[word..]
+        .iter()
+        .position(blank)
+        .map_or(b.len(), |i| word + i);
+    let start = b[after..]
+        .iter()
+        .position(|c| !blank(c))
+        .map_or(b.len(), |i| after + i);
+    let end = b.iter().rposition(|c| !blank(c)).map_or(0, |i| i + 1);
+    s.get(start..end.max(start)).unwrap_or("")
 }
 
-fn close_block(stack: &mut Vec<Vec<Node>>, end: Option<Location>) {
-    let Some(children) = stack.pop() else { return };
-    if let Some(owner) = stack.last_mut().and_then(|l| l.last_mut()) {
-        owner.block = Some(Block::from(children));
-        owner.block_end = end;
+/// Whether `raw` is exactly the words of `args` joined by single spaces (what
+/// [`Node::raw_args`] gives back when no copy of the raw text is kept).
+fn is_joined(raw: &str, args: &[Word]) -> bool {
+    let mut rest = raw;
+    for (i, w) in args.iter().enumerate() {
+        if i > 0 {
+            match rest.strip_prefix(' ') {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        match rest.strip_prefix(w.text.as_str()) {
+            Some(r) => rest = r,
+            None => return false,
+        }
     }
+    rest.is_empty()
+}
+
+fn close_block(stack: &mut Vec<Vec<Node>>, spare: &mut Vec<Vec<Node>>, end: Option<Location>) {
+    let Some(mut children) = stack.pop() else {
+        return;
+    };
+    if let Some(owner) = stack.last_mut().and_then(|l| l.last_mut()) {
+        owner.block = Some(Block::take_from(&mut children));
+        owner.set_block_end(end);
+    }
+    children.clear();
+    spare.push(children);
 }
 
 impl Default for Node {
@@ -398,10 +542,9 @@ impl Default for Node {
                 loc: Location::new(std::sync::Arc::from(""), 0, 0),
             },
             args: Vec::new(),
-            raw_args: String::new(),
+            raw: None,
             block: None,
-            block_loc: None,
-            block_end: None,
+            braces: None,
         }
     }
 }
@@ -453,30 +596,43 @@ mod tests {
         assert_eq!(t[2].children()[0].name(), "c");
         assert_eq!(d.items[0].location.as_ref().unwrap().line, 3);
         // a's block ended at line 2; b's never did.
-        assert_eq!(
-            t[0].block_end.as_ref().map(|l| (l.line, l.col)),
-            Some((2, 1))
-        );
-        assert_eq!(t[2].block_end, None);
+        assert_eq!(t[0].block_end().map(|l| (l.line, l.col)), Some((2, 1)));
+        assert_eq!(t[2].block_end(), None);
     }
 
     #[test]
     fn block_end_is_the_closing_brace() {
         let (t, _) = tree("a {\n b {\n  c\n   }\n  }\n");
-        assert_eq!(
-            t[0].block_end.as_ref().map(|l| (l.line, l.col)),
-            Some((5, 3))
-        );
+        assert_eq!(t[0].block_end().map(|l| (l.line, l.col)), Some((5, 3)));
         let b = &t[0].children()[0];
-        assert_eq!(b.block_end.as_ref().map(|l| (l.line, l.col)), Some((4, 4)));
+        assert_eq!(b.block_end().map(|l| (l.line, l.col)), Some((4, 4)));
     }
 
     #[test]
     fn quoted_words_and_locations() {
         let (t, _) = tree("script \"/bin/check -x 'a b'\"\n");
         assert_eq!(t[0].arg_str(0), Some("/bin/check -x 'a b'"));
-        assert_eq!(t[0].raw_args, "\"/bin/check -x 'a b'\"");
+        assert_eq!(t[0].raw_args(), "\"/bin/check -x 'a b'\"");
         assert_eq!(t[0].arg_loc(0).col, 8);
+    }
+
+    #[test]
+    fn node_stays_small() {
+        // The tree of a large file is mostly nodes: keep them small (they
+        // were 176 bytes with the brace locations and raw text inline).
+        assert_eq!(std::mem::size_of::<Node>(), 120);
+    }
+
+    #[test]
+    fn raw_args_only_kept_when_needed() {
+        let (t, _) = tree("a b  c\nd e f\ng \"x\"\nh\tx\n");
+        assert_eq!(t[0].raw_args(), "b  c");
+        assert!(t[0].raw.is_some());
+        assert_eq!(t[1].raw_args(), "e f");
+        assert!(t[1].raw.is_none());
+        assert_eq!(t[2].raw_args(), "\"x\"");
+        assert_eq!(t[3].raw_args(), "x");
+        assert!(t[3].raw.is_none());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod values;
 use diag::{Diagnostics, Location, Severity};
 use model::Config;
 use std::path::Path;
+use std::rc::Rc;
 
 /// Options of one configuration load.
 #[derive(Clone, Debug, Default)]
@@ -40,8 +41,15 @@ pub fn is_toml(path: &Path) -> bool {
 
 /// Load a configuration file (keepalived.conf syntax or TOML).
 pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
+    load_file_with_tree(path, opts).0
+}
+
+/// [`load_file`], also handing back the statement tree the model was built
+/// from (empty for TOML), so that a one-shot command that is about to exit
+/// can leave it in place instead of freeing it node by node.
+pub fn load_file_with_tree(path: &Path, opts: &LoadOptions) -> (Loaded, Rc<[ast::Node]>) {
     if is_toml(path) {
-        return load_toml_file(path, opts);
+        return (load_toml_file(path, opts), Rc::from(Vec::new()));
     }
     let mut diags = Diagnostics::new();
     let mut tree_diags = Diagnostics::new();
@@ -68,18 +76,24 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Loaded {
         &mut tree_diags,
     );
     diags.extend(tree_diags);
-    finish(tree, diags, opts)
+    finish(tree, diags, opts).0
 }
 
-fn finish(tree: Vec<ast::Node>, mut diags: Diagnostics, opts: &LoadOptions) -> Loaded {
+fn finish(
+    tree: Vec<ast::Node>,
+    mut diags: Diagnostics,
+    opts: &LoadOptions,
+) -> (Loaded, Rc<[ast::Node]>) {
+    let tree: Rc<[ast::Node]> = tree.into();
     let mut cx = build::Cx::new(&mut diags, opts.build.clone());
-    let config = build::build(&tree.into(), &mut cx);
+    let config = build::build(&tree, &mut cx);
     let spans = std::mem::take(&mut cx.spans);
-    Loaded {
+    let loaded = Loaded {
         config,
         diags,
         spans,
-    }
+    };
+    (loaded, tree)
 }
 
 /// Load the TOML form of the model, then run the same semantic checks.

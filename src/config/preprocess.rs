@@ -385,7 +385,7 @@ impl<'d> Preprocessor<'d> {
     fn open(&mut self, path: &Path) -> Option<OpenFile> {
         let name: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
         match std::fs::read(path) {
-            Ok(bytes) => Some(Self::file_from_bytes(name, path, &bytes)),
+            Ok(bytes) => Some(Self::file_from_bytes(name, path, bytes)),
             Err(e) => {
                 let loc = Location::new(self.last_origin.0.clone(), self.last_origin.1, 1);
                 self.error(
@@ -401,10 +401,11 @@ impl<'d> Preprocessor<'d> {
         }
     }
 
-    fn file_from_bytes(name: Arc<str>, path: &Path, bytes: &[u8]) -> OpenFile {
+    fn file_from_bytes(name: Arc<str>, path: &Path, bytes: Vec<u8>) -> OpenFile {
         // Configuration files are text; invalid UTF-8 is replaced rather than refused,
-        // as keepalived reads bytes.
-        let text = String::from_utf8_lossy(bytes).into_owned();
+        // as keepalived reads bytes. Valid text is taken as it is, not copied.
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         let dir = path
             .parent()
             .map(Path::to_path_buf)
@@ -1417,7 +1418,7 @@ pub fn open_file<'d>(
     let name: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
     match std::fs::read(path) {
         Ok(bytes) => {
-            let file = Preprocessor::file_from_bytes(name, path, &bytes);
+            let file = Preprocessor::file_from_bytes(name, path, bytes);
             pp.stack.push(IncludeFrame {
                 pending: VecDeque::new(),
                 current: Some(file),
@@ -1445,7 +1446,7 @@ pub fn open_str<'d>(
 ) -> Preprocessor<'d> {
     let mut pp = Preprocessor::new(opts, diags);
     let path = dir.join(name);
-    let file = Preprocessor::file_from_bytes(Arc::from(name), &path, text.as_bytes());
+    let file = Preprocessor::file_from_bytes(Arc::from(name), &path, text.as_bytes().to_vec());
     pp.stack.push(IncludeFrame {
         pending: VecDeque::new(),
         current: Some(file),

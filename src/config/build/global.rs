@@ -201,7 +201,7 @@ fn process_name(cx: &mut Cx, n: &Node) -> Option<String> {
 /// the line is re-split with quotes and escapes, the first word is the
 /// command line, the next two the user and group.
 fn global_script(cx: &mut Cx, n: &Node, what: &str) -> Option<GlobalScript> {
-    let words = match split_command(&n.raw_args) {
+    let words = match split_command(&n.raw_args()) {
         Ok(w) => w,
         Err(e) => {
             cx.error(n, 0, format!("invalid {what}: {e} - ignored"));
@@ -259,7 +259,7 @@ fn notify_fifo_script(cx: &mut Cx, slot: &mut Option<GlobalScript>, n: &Node) {
         cx.error(
             n,
             0,
-            format!("{} already specified - ignoring {}", n.name(), n.raw_args),
+            format!("{} already specified - ignoring {}", n.name(), n.raw_args()),
         );
         return;
     }

@@ -18,7 +18,9 @@
 //! fills in with a complaint, duplicates, quorum, ports, scripts) is in
 //! [`validate`], which also runs on a model loaded from TOML.
 use super::scripts::{check_script, check_script_user, ScriptUse};
-use super::{collect, end_of_block, Cx, Keyword, KeywordInfo, Kind::*, Support::*};
+use super::{
+    collect, end_of_block, push_first_exact, Cx, Keyword, KeywordInfo, Kind::*, Support::*,
+};
 use crate::config::ast::{split_command, Node};
 use crate::config::diag::Severity;
 use crate::config::model::lvs::{
@@ -248,7 +250,7 @@ fn no_value(cx: &mut Cx, n: &Node) {
             format!(
                 "'{}' takes no value - '{}' ignored (keepalived sets it regardless)",
                 n.name(),
-                n.raw_args
+                n.raw_args()
             ),
         );
     }
@@ -328,7 +330,7 @@ fn inet_aton(s: &str) -> Option<Ipv4Addr> {
 /// the command line (split again when run), the next ones user and group.
 fn checker_script(cx: &mut Cx, n: &Node) -> Option<CheckerScript> {
     required(cx, n, 0)?;
-    let words = match split_command(&n.raw_args) {
+    let words = match split_command(&n.raw_args()) {
         Ok(w) => w,
         Err(e) => {
             cx.error(n, 0, format!("{e} - script ignored"));
@@ -556,7 +558,7 @@ pub fn apply_virtual_server_group(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         );
         return;
     }
-    if node.block_loc.is_none() {
+    if node.block_loc().is_none() {
         cx.fatal(
             node,
             0,
@@ -863,6 +865,14 @@ pub fn apply_virtual_server(cfg: &mut Config, node: &Node, cx: &mut Cx) {
     forget(cx, &key);
     cx.remember(key.clone(), node);
     let af = vs.address.as_ref().map(ServiceFamily::of);
+    // Room for the real servers the block names, and no more (a capacity
+    // hint only: the block reader decides what is read).
+    let named = node
+        .children()
+        .iter()
+        .filter(|c| c.name() == "real_server")
+        .count();
+    vs.real_server.reserve_exact(named);
     let mut b = VsBuild { vs, key, af };
     cx.apply_block(&mut b, "virtual_server", node, VIRTUAL_SERVER);
     vs_end(cx, &mut b, node);
@@ -1716,7 +1726,7 @@ fn apply_tcp_check(r: &mut RsBuild, node: &Node, cx: &mut Cx) {
     if conn_problem(cx, node, &r.rs, &c.connection()) {
         return;
     }
-    r.checkers.push(Checker::Tcp(c.c));
+    push_first_exact(&mut r.checkers, Checker::Tcp(c.c));
 }
 
 fn apply_ping_check(r: &mut RsBuild, node: &Node, cx: &mut Cx) {
@@ -1726,7 +1736,7 @@ fn apply_ping_check(r: &mut RsBuild, node: &Node, cx: &mut Cx) {
     if conn_problem(cx, node, &r.rs, &c.connection()) {
         return;
     }
-    r.checkers.push(Checker::Ping(c.c));
+    push_first_exact(&mut r.checkers, Checker::Ping(c.c));
 }
 
 // ----- HTTP_GET, SSL_GET -----
@@ -1792,7 +1802,7 @@ fn http_like(r: &mut RsBuild, node: &Node, cx: &mut Cx, kw: &'static str) {
     } else {
         Checker::Http(c.c)
     };
-    r.checkers.push(checker);
+    push_first_exact(&mut r.checkers, checker);
 }
 
 /// A url block while it is read (keepalived's url_t plus its pending regex).
@@ -1952,7 +1962,7 @@ static URL: &[Keyword<UrlBuild>] = &[
         None => cx.error(n, usize::MAX, "Missing HTTP_GET virtualhost name"),
     }),
     Keyword::new("regex", Leaf, Full, |b, n, cx| {
-        match split_command(&n.raw_args) {
+        match split_command(&n.raw_args()) {
             Ok(w) if w.len() == 1 => b.url().regex = w.into_iter().next(),
             Ok(_) => cx.warn(
                 n,
@@ -2019,7 +2029,7 @@ static MISC_CHECK: &[Keyword<ChkBuild<MiscCheck>>] = checker_keywords!(timing Mi
     Keyword::<ChkBuild<MiscCheck>>::new("misc_path", Leaf, Full, |c, n, cx| {
         // keepalived re-splits the line with quotes and escapes and takes the
         // first word as the command line.
-        let words = match split_command(&n.raw_args) {
+        let words = match split_command(&n.raw_args()) {
             Ok(w) => w,
             Err(e) => {
                 // keepalived 2.2.7 crashes here (it uses the failed re-split).
@@ -2105,7 +2115,7 @@ fn apply_misc_check(r: &mut RsBuild, node: &Node, cx: &mut Cx) {
             return;
         }
     }
-    r.checkers.push(Checker::Misc(c.c));
+    push_first_exact(&mut r.checkers, Checker::Misc(c.c));
 }
 
 // ----- SMTP_CHECK -----
@@ -2194,7 +2204,7 @@ fn apply_smtp_check(r: &mut RsBuild, node: &Node, cx: &mut Cx) {
     if c.uses_own_connection() && conn_problem(cx, node, &r.rs, &c.connection()) {
         return;
     }
-    r.checkers.push(Checker::Smtp(c.c));
+    push_first_exact(&mut r.checkers, Checker::Smtp(c.c));
 }
 
 // ----- DNS_CHECK -----
@@ -2251,7 +2261,7 @@ fn apply_dns_check(r: &mut RsBuild, node: &Node, cx: &mut Cx) {
     if conn_problem(cx, node, &r.rs, &c.connection()) {
         return;
     }
-    r.checkers.push(Checker::Dns(c.c));
+    push_first_exact(&mut r.checkers, Checker::Dns(c.c));
 }
 
 // ----- UDP_CHECK -----
@@ -2312,7 +2322,7 @@ fn apply_udp_check(r: &mut RsBuild, node: &Node, cx: &mut Cx) {
             ),
         );
     }
-    r.checkers.push(Checker::Udp(c.c));
+    push_first_exact(&mut r.checkers, Checker::Udp(c.c));
 }
 
 // ----- FILE_CHECK -----
@@ -2373,7 +2383,7 @@ fn apply_file_check(r: &mut RsBuild, node: &Node, cx: &mut Cx) {
     }
     let key = format!("{}.checkers[{}]", r.key, r.checkers.len());
     cx.remember(key.clone(), node);
-    r.checkers.push(Checker::File(c));
+    push_first_exact(&mut r.checkers, Checker::File(c));
 }
 
 // ----- BFD_CHECK -----
@@ -2450,7 +2460,7 @@ fn apply_bfd_check(r: &mut RsBuild, node: &Node, cx: &mut Cx) {
     }
     let key = format!("{}.checkers[{}]", r.key, r.checkers.len());
     cx.remember(key.clone(), node);
-    r.checkers.push(Checker::Bfd(b.c));
+    push_first_exact(&mut r.checkers, Checker::Bfd(b.c));
 }
 
 // ===== keyword listing =====

@@ -72,7 +72,7 @@ fn remember_children(cx: &mut Cx, prefix: &str, node: &Node) {
 /// one (it only logs that).
 fn notify_script(n: &Node, cx: &mut Cx) -> Option<NotifyScript> {
     let line = Line::of(n);
-    let words = match crate::config::ast::split_command(&n.raw_args) {
+    let words = match crate::config::ast::split_command(&n.raw_args()) {
         Ok(w) => w,
         Err(e) => {
             line.error(cx, 1, e);
@@ -1710,7 +1710,7 @@ pub fn command_line(n: &Node, cx: &mut Cx) -> Option<String> {
     if n.args.len() == 1 {
         Some(n.args[0].text.clone())
     } else {
-        Some(n.raw_args.clone())
+        Some(n.raw_args().into_owned())
     }
 }
 

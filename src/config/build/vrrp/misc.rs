@@ -240,7 +240,7 @@ pub(crate) static GARP_GROUP: &[Keyword<GarpGroupBuild>] = &[
             for k in 0..il.len() {
                 // keepalived reads the whole list, then looks the interfaces
                 // up: it names the list's `}`.
-                let at = n.block_end.clone().unwrap_or_else(|| il.loc(k));
+                let at = n.block_end().cloned().unwrap_or_else(|| il.loc(k));
                 if garp_take(b, &il, k, at.clone(), cx) {
                     let name = il.get(k).unwrap_or("");
                     cx.spans

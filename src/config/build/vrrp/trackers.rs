@@ -21,7 +21,7 @@ use crate::config::values::Timer;
 /// resulting word is the command line (it is split again when run).  Extra
 /// words are ignored by keepalived; we say so.
 pub(crate) fn script_command(line: &Line, node: &Node, cx: &mut Cx) -> Option<String> {
-    let words = match split_command(&node.raw_args) {
+    let words = match split_command(&node.raw_args()) {
         Ok(w) => w,
         Err(e) => {
             line.error(cx, 1, e);
