@@ -303,6 +303,14 @@ pub struct Preprocessor<'d> {
     pub(crate) dollars_scanned: u64,
     /// Where the most recent line came from (for generated lines).
     last_origin: (Arc<str>, u32),
+    /// `@ID` lines whose id is not ours: the first one's location and every
+    /// such id. Said once at the end when no `@ID` line was ours (keepalived
+    /// is silent; a wrong config id quietly drops a director's settings).
+    other_ids: Option<(Location, std::collections::BTreeSet<String>)>,
+    /// An `@ID` line with our id was seen.
+    own_id_seen: bool,
+    /// The end-of-input checks ran.
+    finished: bool,
 }
 
 impl<'d> Preprocessor<'d> {
@@ -342,6 +350,33 @@ impl<'d> Preprocessor<'d> {
             generated: 0,
             dollars_scanned: 0,
             last_origin: (Arc::from(""), 0),
+            other_ids: None,
+            own_id_seen: false,
+            finished: false,
+        }
+    }
+
+    /// Checks that need the whole input.
+    fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        if self.own_id_seen {
+            return;
+        }
+        if let Some((loc, ids)) = self.other_ids.take() {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            self.diags.warn(
+                &loc,
+                "@",
+                format!(
+                    "no @ID line is for this host's config id '{}' (the file's ids: {}): \
+                     every @ID line is skipped; set the id with -i/--config-id",
+                    self.opts.config_id,
+                    ids.join(", ")
+                ),
+            );
         }
     }
 
@@ -626,6 +661,22 @@ impl<'d> Preprocessor<'d> {
                         continue 'outer;
                     };
                     let matches = t[ofs..end] == *self.opts.config_id;
+                    if !reverse {
+                        if matches {
+                            self.own_id_seen = true;
+                        } else if !self.own_id_seen {
+                            let id = t[ofs..end].to_owned();
+                            match &mut self.other_ids {
+                                Some((_, ids)) => {
+                                    ids.insert(id);
+                                }
+                                None => {
+                                    self.other_ids =
+                                        Some((line.location(0), [id].into_iter().collect()));
+                                }
+                            }
+                        }
+                    }
                     if matches == reverse {
                         continue 'outer;
                     }
@@ -1457,7 +1508,11 @@ pub fn open_str<'d>(
 impl Iterator for Preprocessor<'_> {
     type Item = Line;
     fn next(&mut self) -> Option<Line> {
-        self.next_line()
+        let line = self.next_line();
+        if line.is_none() {
+            self.finish();
+        }
+        line
     }
 }
 
@@ -1528,6 +1583,35 @@ mod tests {
         assert_eq!(
             lines("@lb1 priority 150\n@lb2 priority 100\n@^lb1 x 1\n@^lb2 y 2\n"),
             vec!["priority 150", "y 2"]
+        );
+    }
+
+    /// The warnings of preprocessing `text` with config id `id`.
+    fn id_warnings(id: &str, text: &str) -> Vec<String> {
+        let mut d = Diagnostics::new();
+        let opts = PreprocessOptions {
+            config_id: id.into(),
+            allow_includes: false,
+            random_seed: Some(1),
+        };
+        let _ = preprocess_str("t.conf", Path::new("."), text, opts, &mut d).len();
+        d.items.iter().map(|i| i.message.clone()).collect()
+    }
+
+    #[test]
+    fn no_line_for_this_config_id_is_said_once() {
+        let text = "x 1\n@lb1 priority 150\n@lb2 priority 100\n@^lb2 y 2\n";
+        assert!(id_warnings("lb1", text).is_empty());
+        assert!(id_warnings("lb2", text).is_empty());
+        assert!(
+            id_warnings("web3", "@^lb1 x 1\n").is_empty(),
+            "only @^ lines"
+        );
+        let w = id_warnings("web3", text);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("'web3'") && w[0].contains("lb1, lb2") && w[0].contains("-i"),
+            "{w:?}"
         );
     }
 
