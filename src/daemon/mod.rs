@@ -12,6 +12,7 @@ pub mod checkers;
 pub mod dump;
 pub mod lvs;
 pub mod lvs_fifo;
+mod memory;
 pub mod metrics;
 pub mod pidfile;
 pub mod reload;
@@ -101,11 +102,20 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         "keepalived-rs started"
     );
 
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // VRRP alone needs no worker threads here: signals, status and
+    // trackers are light, and each thread costs a stack and an allocator
+    // heap. Health checkers get two workers.
+    let rt = if loaded.config.virtual_server.is_empty() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    };
+    let rt = match rt {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the main runtime");
@@ -230,6 +240,13 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             reloads,
             lvs: lvs.as_ref(),
         };
+        // Everything has started: give back what start-up alone used, then
+        // lock what is left; again once the first state changes are done.
+        memory::settle();
+        let _settle_again = AbortOnDrop(tokio::spawn(async {
+            tokio::time::sleep(memory::SETTLE_AGAIN).await;
+            memory::settle();
+        }));
         signal_loop(ctx, ctl_tx, stats.clone()).await
     });
     // Checkers first (omega runs notify_down scripts), then the IPVS table.
@@ -418,6 +435,8 @@ async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Sh
                             &sig.bfd.1,
                         );
                     }
+                    // The parse's code and memory are not needed until the next reload.
+                    memory::settle();
                 }
                 systemd::ready(&stats);
             }
@@ -464,17 +483,12 @@ async fn stop_engine(ctl: &mpsc::Sender<Control>) {
 /// Real-time scheduling for the VRRP thread: best effort, logged.
 mod realtime {
     pub fn raise() {
-        // Keep our pages in memory once touched, so a page fault to swap never
-        // delays an advert. MCL_ONFAULT: lock on first touch instead of faulting
-        // every mapping in at once (the allocator reserves large address ranges;
-        // pre-faulting them would take seconds and gigabytes).
+        // Timers of this thread fire when due, not up to 50 µs later
+        // (the default timer slack; real-time threads have none on recent
+        // kernels, this covers the case where SCHED_RR is refused).
         #[allow(unsafe_code)]
-        // SAFETY: mlockall only changes how the kernel treats our pages.
-        let rc =
-            unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) };
-        if rc != 0 {
-            tracing::debug!(error = %std::io::Error::last_os_error(), "mlockall not permitted");
-        }
+        // SAFETY: PR_SET_TIMERSLACK only sets a property of this thread.
+        let _ = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1, 0, 0, 0) };
         let param = libc::sched_param { sched_priority: 10 };
         #[allow(unsafe_code)]
         // SAFETY: sched_setscheduler reads `param` only; pid 0 is the calling thread.

@@ -10,7 +10,6 @@
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
-use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 use tokio::io::unix::AsyncFd;
@@ -43,6 +42,18 @@ pub struct VrrpSocket {
     rx: AsyncFd<Socket>,
     tx: Socket,
     v6: bool,
+    /// The kernel stamps each received packet (SO_TIMESTAMPNS): the reader
+    /// knows how long a packet waited, so reading may wait for the rest of
+    /// a burst without shifting the protocol's timers.
+    stamped: bool,
+    /// The engine paused after the first packets of a burst (it reads the
+    /// rest before waiting again).
+    pub paused: std::sync::atomic::AtomicBool,
+}
+
+/// Ask the kernel to stamp received packets with their arrival time.
+fn stamp_arrivals(s: &Socket) -> bool {
+    nix::sys::socket::setsockopt(s, nix::sys::socket::sockopt::ReceiveTimestampns, &true).is_ok()
 }
 
 fn raw_socket(v6: bool, ifname: &str) -> io::Result<Socket> {
@@ -75,10 +86,13 @@ impl VrrpSocket {
         tx.set_tos_v4(TOS_INTERNETCONTROL)?;
         tx.set_multicast_loop_v4(false)?;
         tx.set_multicast_if_v4(&src)?;
+        let stamped = stamp_arrivals(&rx);
         Ok(VrrpSocket {
             rx: register(rx)?,
             tx,
             v6: false,
+            stamped,
+            paused: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -106,10 +120,13 @@ impl VrrpSocket {
         tx.set_unicast_hops_v6(unicast_hops)?;
         tx.set_multicast_loop_v6(false)?;
         tx.set_multicast_if_v6(ifindex)?;
+        let stamped = stamp_arrivals(&rx);
         Ok(VrrpSocket {
             rx: register(rx)?,
             tx,
             v6: true,
+            stamped,
+            paused: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -132,28 +149,9 @@ impl VrrpSocket {
         }
         Ok(())
     }
-
-    /// Wait for and read the next packet.
-    pub async fn recv(&self) -> io::Result<Received> {
-        loop {
-            let mut guard = self.rx.readable().await?;
-            let res = if self.v6 {
-                recv_v6(self.rx.get_ref())
-            } else {
-                recv_v4(self.rx.get_ref())
-            };
-            match res {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    guard.clear_ready();
-                    continue;
-                }
-                other => return other,
-            }
-        }
-    }
 }
 
-/// Reusable receive buffers for [`VrrpSocket::recv_batch`].
+/// Reusable receive buffers for [`VrrpSocket::read_queued`].
 pub struct RecvBuffers {
     bufs: Vec<[u8; RECV_BUF]>,
 }
@@ -162,7 +160,7 @@ pub struct RecvBuffers {
 const RECV_BUF: usize = 2048;
 /// Adverts read per system call: a master sends every instance's advert in
 /// one burst, so a backup with many instances finds them queued together.
-const RECV_BATCH: usize = 32;
+pub const RECV_BATCH: usize = 32;
 
 impl Default for RecvBuffers {
     fn default() -> Self {
@@ -172,68 +170,139 @@ impl Default for RecvBuffers {
     }
 }
 
-impl VrrpSocket {
-    /// Wait for packets and read every queued one (up to a batch) into `out`;
-    /// IPv4 uses one `recvmmsg` per batch. Malformed IP headers are skipped.
-    pub async fn recv_batch(
-        &self,
-        bufs: &mut RecvBuffers,
-        out: &mut Vec<Received>,
-    ) -> io::Result<()> {
-        if self.v6 {
-            out.push(self.recv().await?);
-            while out.len() < RECV_BATCH {
-                match recv_v6(self.rx.get_ref()) {
-                    Ok(r) => out.push(r),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            return Ok(());
-        }
-        loop {
-            let mut guard = self.rx.readable().await?;
-            match recv_many_v4(self.rx.get_ref(), bufs, out) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    guard.clear_ready();
-                }
-                Ok(()) if out.is_empty() => {}
-                other => return other,
-            }
+/// A VRRP packet as read, borrowing the receive buffer: what
+/// [`VrrpSocket::read_queued`] hands over, without copying the payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Datagram<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// The VRRP message (IP header removed, cut to the IP total length).
+    pub payload: &'a [u8],
+    /// How long ago the kernel received it (zero when not known).
+    pub age: std::time::Duration,
+}
+
+impl Datagram<'_> {
+    pub fn multicast(&self) -> bool {
+        self.dst.is_multicast()
+    }
+}
+
+impl Received {
+    pub fn as_datagram(&self) -> Datagram<'_> {
+        Datagram {
+            src: self.src,
+            dst: self.dst,
+            ttl: self.ttl,
+            payload: &self.payload,
+            age: std::time::Duration::ZERO,
         }
     }
 }
 
-fn recv_many_v4(sock: &Socket, bufs: &mut RecvBuffers, out: &mut Vec<Received>) -> io::Result<()> {
-    let mut iovs: Vec<libc::iovec> = bufs
-        .bufs
-        .iter_mut()
-        .map(|b| libc::iovec {
-            iov_base: b.as_mut_ptr().cast(),
-            iov_len: b.len(),
-        })
-        .collect();
+/// A socket found readable by [`VrrpSocket::poll_readable`].
+pub type ReadyGuard<'a> = tokio::io::unix::AsyncFdReadyGuard<'a, Socket>;
+
+impl VrrpSocket {
+    /// Readable yet? Registers the task's waker when not. The engine polls
+    /// its sockets itself (no reader task or channel between them).
+    pub fn poll_readable(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<ReadyGuard<'_>>> {
+        self.rx.poll_read_ready(cx)
+    }
+
+    /// Whether received packets carry their arrival time.
+    pub fn stamped(&self) -> bool {
+        self.stamped
+    }
+
+    /// Read what is queued now, at most one batch, without waiting, and hand
+    /// each packet to `f`; returns how many were read (WouldBlock when none
+    /// was queued). IPv4 uses one `recvmmsg` per batch. Malformed IP
+    /// headers are skipped (and counted in the return value). The caller
+    /// clears the socket's readiness when it has seen the queue empty.
+    pub fn read_batch(
+        &self,
+        bufs: &mut RecvBuffers,
+        mut f: impl FnMut(Datagram<'_>),
+    ) -> io::Result<usize> {
+        let sock = self.rx.get_ref();
+        if !self.v6 {
+            return recv_many_v4(sock, bufs, &mut f);
+        }
+        let mut n = 0;
+        let now = std::time::SystemTime::now();
+        while n < RECV_BATCH {
+            match recv_v6(sock) {
+                Ok((r, at)) => {
+                    n += 1;
+                    let mut d = r.as_datagram();
+                    d.age = age(now, at);
+                    f(d);
+                }
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => n += 1,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && n > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// How long before `now` a packet stamped `at` arrived; zero when unknown
+/// or when the clock moved backwards in between.
+fn age(now: std::time::SystemTime, at: Option<std::time::SystemTime>) -> std::time::Duration {
+    at.and_then(|at| now.duration_since(at).ok())
+        .unwrap_or_default()
+}
+
+/// The arrival time in an SCM_TIMESTAMPNS control message.
+fn stamp_of(ts: libc::timespec) -> Option<std::time::SystemTime> {
+    let secs = u64::try_from(ts.tv_sec).ok()?;
+    let nanos = u32::try_from(ts.tv_nsec).ok()?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(secs, nanos))
+}
+
+/// Reads up to one batch with `recvmmsg`; `f` sees each packet. Returns the
+/// number of messages read (WouldBlock when none was queued).
+fn recv_many_v4(
+    sock: &Socket,
+    bufs: &mut RecvBuffers,
+    f: &mut impl FnMut(Datagram<'_>),
+) -> io::Result<usize> {
+    #[allow(unsafe_code)]
+    // SAFETY: iovec is plain old data; all-zero is a valid value.
+    let mut iovs: [libc::iovec; RECV_BATCH] = unsafe { std::mem::zeroed() };
+    for (iov, b) in iovs.iter_mut().zip(bufs.bufs.iter_mut()) {
+        iov.iov_base = b.as_mut_ptr().cast();
+        iov.iov_len = b.len();
+    }
+    // Room for one timestamp control message per packet (u64 for the
+    // alignment of cmsghdr).
+    let mut ctl = [[0u64; CTL_WORDS]; RECV_BATCH];
     #[allow(unsafe_code)]
     // SAFETY: mmsghdr is plain old data; all-zero is a valid value.
-    let mut hdrs: Vec<libc::mmsghdr> = iovs
-        .iter_mut()
-        .map(|iov| {
-            let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            h.msg_hdr.msg_iov = iov;
-            h.msg_hdr.msg_iovlen = 1;
-            h
-        })
-        .collect();
+    let mut hdrs: [libc::mmsghdr; RECV_BATCH] = unsafe { std::mem::zeroed() };
+    for ((h, iov), c) in hdrs.iter_mut().zip(iovs.iter_mut()).zip(ctl.iter_mut()) {
+        h.msg_hdr.msg_iov = iov;
+        h.msg_hdr.msg_iovlen = 1;
+        h.msg_hdr.msg_control = c.as_mut_ptr().cast();
+        h.msg_hdr.msg_controllen = std::mem::size_of_val(c);
+    }
+    let count = bufs.bufs.len().min(RECV_BATCH);
     #[allow(unsafe_code)]
-    // SAFETY: every header points at one live iovec, which points at a live
-    // buffer of iov_len bytes; the kernel writes at most that much and the
-    // count of headers passed is the vector's length.
+    // SAFETY: each of the first `count` headers points at one live iovec,
+    // which points at a live buffer of iov_len bytes; the kernel writes at
+    // most that much into each and reads `count` headers.
     let n = unsafe {
         libc::recvmmsg(
             sock.as_raw_fd(),
             hdrs.as_mut_ptr(),
-            hdrs.len() as libc::c_uint,
+            count as libc::c_uint,
             libc::MSG_DONTWAIT,
             std::ptr::null_mut(),
         )
@@ -241,13 +310,48 @@ fn recv_many_v4(sock: &Socket, bufs: &mut RecvBuffers, out: &mut Vec<Received>) 
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
-    for (h, buf) in hdrs.iter().zip(&bufs.bufs).take(n as usize) {
+    let n = usize::try_from(n).unwrap_or(0).min(count);
+    let now = std::time::SystemTime::now();
+    for (h, buf) in hdrs.iter().zip(&bufs.bufs).take(n) {
         let len = (h.msg_len as usize).min(buf.len());
-        if let Some(r) = parse_ipv4(&buf[..len]) {
-            out.push(r);
+        if let Some(mut d) = parse_ipv4_datagram(&buf[..len]) {
+            d.age = age(now, arrival(&h.msg_hdr));
+            f(d);
         }
     }
-    Ok(())
+    Ok(n)
+}
+
+/// 8-byte words of control buffer per message: CMSG_SPACE(timespec) is 32
+/// bytes on 64-bit Linux; more is harmless.
+const CTL_WORDS: usize = 8;
+
+/// The SCM_TIMESTAMPNS arrival time of a message read by `recvmmsg`.
+fn arrival(msg: &libc::msghdr) -> Option<std::time::SystemTime> {
+    if msg.msg_control.is_null() || msg.msg_flags & libc::MSG_CTRUNC != 0 {
+        return None;
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: the kernel filled msg_control with msg_controllen bytes of
+    // control messages; CMSG_FIRSTHDR/CMSG_NXTHDR stay inside that buffer
+    // and return null at its end; a timestamp message holds a timespec,
+    // read unaligned.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(msg);
+        while !c.is_null() {
+            let h = &*c;
+            if h.cmsg_level == libc::SOL_SOCKET
+                && h.cmsg_type == libc::SCM_TIMESTAMPNS
+                && h.cmsg_len as usize
+                    >= libc::CMSG_LEN(std::mem::size_of::<libc::timespec>() as u32) as usize
+            {
+                let ts = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::timespec>());
+                return stamp_of(ts);
+            }
+            c = libc::CMSG_NXTHDR(msg, c);
+        }
+    }
+    None
 }
 
 /// Register a socket with the tokio reactor (must run inside a runtime).
@@ -263,28 +367,19 @@ fn is_link_local_v6(a: &Ipv6Addr) -> bool {
     (a.segments()[0] & 0xffc0) == 0xfe80
 }
 
-fn recv_v4(sock: &Socket) -> io::Result<Received> {
-    let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
-    let (n, _from) = sock.recv_from(&mut buf)?;
-    // SAFETY-free copy: recv_from initialised the first n bytes.
-    let bytes: Vec<u8> = buf[..n]
-        .iter()
-        .map(|b| {
-            // socket2's API hands out MaybeUninit; the first n are initialised.
-            #[allow(unsafe_code)]
-            // SAFETY: recv_from wrote n bytes into the start of buf.
-            unsafe {
-                b.assume_init()
-            }
-        })
-        .collect();
-    parse_ipv4(&bytes)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "short IPv4 packet"))
-}
-
 /// Split a raw IPv4 packet into header facts and payload. Malformed headers
 /// return None (the packet is dropped and counted by the caller).
 pub fn parse_ipv4(bytes: &[u8]) -> Option<Received> {
+    parse_ipv4_datagram(bytes).map(|d| Received {
+        src: d.src,
+        dst: d.dst,
+        ttl: d.ttl,
+        payload: d.payload.to_vec(),
+    })
+}
+
+/// [`parse_ipv4`] without copying the payload.
+pub fn parse_ipv4_datagram(bytes: &[u8]) -> Option<Datagram<'_>> {
     let first = *bytes.first()?;
     if first >> 4 != 4 {
         return None;
@@ -298,18 +393,20 @@ pub fn parse_ipv4(bytes: &[u8]) -> Option<Received> {
     let ttl = bytes[8];
     let src = Ipv4Addr::new(bytes[12], bytes[13], bytes[14], bytes[15]);
     let dst = Ipv4Addr::new(bytes[16], bytes[17], bytes[18], bytes[19]);
-    Some(Received {
+    Some(Datagram {
         src: IpAddr::V4(src),
         dst: IpAddr::V4(dst),
         ttl,
-        payload: bytes[ihl..end].to_vec(),
+        payload: &bytes[ihl..end],
+        age: std::time::Duration::ZERO,
     })
 }
 
-fn recv_v6(sock: &Socket) -> io::Result<Received> {
+fn recv_v6(sock: &Socket) -> io::Result<(Received, Option<std::time::SystemTime>)> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrIn6};
     let mut buf = vec![0u8; 2048];
-    let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
+    let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, libc::timespec);
+    let mut at = None;
     let mut iov = [io::IoSliceMut::new(&mut buf)];
     let msg = recvmsg::<SockaddrIn6>(
         sock.as_raw_fd(),
@@ -331,16 +428,22 @@ fn recv_v6(sock: &Socket) -> io::Result<Received> {
             ControlMessageOwned::Ipv6PacketInfo(pi) => {
                 dst = IpAddr::V6(Ipv6Addr::from(pi.ipi6_addr.s6_addr));
             }
+            ControlMessageOwned::ScmTimestampns(ts) => {
+                at = stamp_of(*ts.as_ref());
+            }
             _ => {}
         }
     }
     buf.truncate(n);
-    Ok(Received {
-        src,
-        dst,
-        ttl,
-        payload: buf,
-    })
+    Ok((
+        Received {
+            src,
+            dst,
+            ttl,
+            payload: buf,
+        },
+        at,
+    ))
 }
 
 /// A packet socket for sending whole Ethernet frames (gratuitous ARP,

@@ -2,10 +2,11 @@
 //! timers, netlink and scripts.
 //!
 //! One task owns every instance and is the only place decisions are made; it
-//! waits on (a) packets from the per-interface reader tasks, (b) the earliest
-//! state-machine deadline, (c) link events from netlink and (d) control
-//! messages.  Work that can take time never runs in it: address changes and
-//! gratuitous ARPs go to a per-instance worker task (so they stay ordered:
+//! waits on (a) its VRRP sockets (it reads them itself, a batch per system
+//! call, with no task or channel in between), (b) the earliest state-machine
+//! deadline, (c) link events from netlink and (d) control messages.  Work
+//! that can take time never runs in it: address changes and gratuitous
+//! ARPs go to a per-instance worker task (so they stay ordered:
 //! addresses first, then the ARPs that announce them), scripts run as child
 //! processes awaited by their own tasks.  The engine runs on a dedicated
 //! thread with its own single-threaded runtime (see `crate::daemon`), so busy
@@ -20,7 +21,10 @@ use super::packet::{
 };
 use super::spec::{InstanceSpec, NotifySpec, SyncGroupSpec, VipSpec};
 use crate::net::netlink::{AddressSpec, LinkInfo, NetEvent, Netlink};
-use crate::net::sockets::{FrameSocket, Received, VrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6};
+use crate::net::sockets::{
+    Datagram, FrameSocket, ReadyGuard, RecvBuffers, VrrpSocket, RECV_BATCH, VRRP_GROUP_V4,
+    VRRP_GROUP_V6,
+};
 use crate::script::{RunAs, ScriptRunner};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -151,9 +155,6 @@ enum AddrOp {
     RemoveRouting(Arc<Routing>),
 }
 
-/// Packets read from one socket (keyed by interface index and IPv6-ness).
-type PacketBatch = ((u32, bool), Vec<Received>);
-
 /// An instance's `virtual_routes` and `virtual_rules` as netlink messages.
 #[derive(Clone, Default)]
 struct Routing {
@@ -223,6 +224,13 @@ struct RtInstance {
     /// Addresses we are removing to re-add them changed (reload): their
     /// removal events are ours, not a loss.
     expect_removed: Vec<(IpAddr, u32)>,
+    /// Valid adverts received and not yet added to the shared counters
+    /// (they are added once per batch of packets, under one lock).
+    rx_unpublished: u64,
+    /// What the shared stats show of this instance's state (state,
+    /// effective and base priority, master): they are written only when it
+    /// changes.
+    published: Option<(State, u8, u8, Option<IpAddr>)>,
 }
 
 impl RtInstance {
@@ -268,12 +276,6 @@ pub struct Engine {
     sockets: HashMap<(u32, bool), Arc<VrrpSocket>>,
     /// The multicast groups each socket joined.
     socket_groups: BTreeMap<(u32, bool), Vec<IpAddr>>,
-    /// One reader task per socket.
-    readers: HashMap<(u32, bool), tokio::task::JoinHandle<()>>,
-    /// Where readers deliver packets (set by `run`).
-    /// Reader tasks hand over every packet queued on their socket at once:
-    /// a master sends all its instances' adverts in one burst.
-    pkt_tx: Option<mpsc::Sender<PacketBatch>>,
     nl: Netlink,
     frames: Arc<FrameSocket>,
     /// Prepared reloads (link and address tables read off the engine task).
@@ -291,6 +293,12 @@ pub struct Engine {
     notifies: tokio::task::JoinSet<()>,
     /// Instances by (socket, VRID): the receive path's lookup.
     by_vrid: HashMap<((u32, bool), u8), Vec<usize>>,
+    /// No unit has a deadline earlier than this (None: no unit has one).
+    /// A lower bound, kept in O(1) per event: a deadline that moves later
+    /// (a backup's Master_Down timer, pushed by every advert) leaves it in
+    /// place, and the timer firing at a stale bound costs one turn that
+    /// recomputes it over all units.
+    due: Option<Timestamp>,
 }
 
 fn packet_version(v: fsm::VrrpVersion) -> packet::VrrpVersion {
@@ -545,6 +553,8 @@ impl RtInstance {
             tracker_weight: 0,
             conflict_at: None,
             expect_removed: Vec::new(),
+            rx_unpublished: 0,
+            published: None,
         };
         (rt, worker)
     }
@@ -645,8 +655,6 @@ impl Engine {
             config: cfg.clone(),
             sockets,
             socket_groups: groups_by_socket,
-            readers: HashMap::new(),
-            pkt_tx: None,
             nl,
             frames,
             reload_tx,
@@ -675,6 +683,7 @@ impl Engine {
             links: link_state,
             notifies: tokio::task::JoinSet::new(),
             by_vrid: HashMap::new(),
+            due: None,
         };
         engine.index_vrids();
         Ok(engine)
@@ -695,22 +704,35 @@ impl Engine {
         Timestamp::from_duration(self.epoch.elapsed())
     }
 
+    /// When the timer must fire next (see `due`).
     fn next_deadline(&self) -> Option<Instant> {
-        self.units
-            .iter()
-            .filter_map(Unit::next_deadline)
-            .min()
-            .map(|t| self.epoch + t.as_duration())
+        self.due.map(|t| self.epoch + t.as_duration())
+    }
+
+    /// Unit `u` may have a new deadline: lower the bound if it is earlier.
+    fn note_deadline(&mut self, u: usize) {
+        if let Some(d) = self.units.get(u).and_then(Unit::next_deadline) {
+            self.due = Some(self.due.map_or(d, |b| b.min(d)));
+        }
+    }
+
+    /// The exact earliest deadline, over all units.
+    fn recompute_due(&mut self) {
+        self.due = self.units.iter().filter_map(Unit::next_deadline).min();
+    }
+
+    /// The sockets as the run loop polls them (again after a reload).
+    fn socket_list(&self) -> Vec<((u32, bool), Arc<VrrpSocket>)> {
+        let mut v: Vec<_> = self.sockets.iter().map(|(k, s)| (*k, s.clone())).collect();
+        v.sort_by_key(|(k, _)| *k);
+        v
     }
 
     /// Run until a Shutdown control arrives (or the control channel closes).
     pub async fn run(mut self, mut ctl: mpsc::Receiver<Control>) {
-        let (pkt_tx, mut pkt_rx) = mpsc::channel::<PacketBatch>(256);
-        self.pkt_tx = Some(pkt_tx);
-        let keys: Vec<(u32, bool)> = self.sockets.keys().copied().collect();
-        for key in keys {
-            self.spawn_reader(key);
-        }
+        let mut socks = self.socket_list();
+        let mut bufs = RecvBuffers::default();
+        let mut turn = 0usize;
         let Some(mut reload_rx) = self.reload_rx.take() else {
             return;
         };
@@ -734,10 +756,12 @@ impl Engine {
         for u in 0..self.units.len() {
             self.unit_event(u, Event::Startup, now);
         }
+        self.recompute_due();
         let timer = DeadlineTimer::new();
 
         loop {
             let deadline = self.next_deadline();
+            turn = turn.wrapping_add(1);
             tokio::select! {
                 biased;
                 c = ctl.recv() => match c {
@@ -770,6 +794,20 @@ impl Engine {
                     }
                 },
                 _ = timer.sleep_until(deadline) => {
+                    // Adverts already queued count first: one that arrived
+                    // just before the deadline still resets the timer.
+                    for (k, s) in socks.iter() {
+                        let guard = std::future::poll_fn(|cx| {
+                            std::task::Poll::Ready(match s.poll_readable(cx) {
+                                std::task::Poll::Ready(Ok(g)) => Some(g),
+                                _ => None,
+                            })
+                        })
+                        .await;
+                        if let Some(guard) = guard {
+                            self.read_socket(*k, s, guard, &mut bufs, false);
+                        }
+                    }
                     let now = self.now();
                     tracing::trace!(late_us = deadline.map_or(0, |d| Instant::now().saturating_duration_since(d).as_micros()), "timer fired");
                     for u in 0..self.units.len() {
@@ -777,50 +815,99 @@ impl Engine {
                             self.unit_event(u, Event::Timer, now);
                         }
                     }
+                    self.recompute_due();
                 }
-                Some((key, pkts)) = pkt_rx.recv() => {
-                    for pkt in pkts {
-                        self.on_packet(key, pkt);
+                (k, ready) = readable(&socks, turn) => match ready {
+                    Ok(guard) => {
+                        let (key, sock) = &socks[k];
+                        self.read_socket(*key, sock, guard, &mut bufs, true);
                     }
-                }
-                Some(ev) = next_event(&mut events) => self.on_net_event(ev),
-                Some(prepared) = reload_rx.recv() => self.finish_reload(prepared),
-            }
-        }
-        for (_, r) in self.readers.drain() {
-            r.abort();
-        }
-    }
-
-    /// Start (or restart) the reader task of socket `key`.
-    fn spawn_reader(&mut self, key: (u32, bool)) {
-        let (Some(sock), Some(tx)) = (self.sockets.get(&key).cloned(), self.pkt_tx.clone()) else {
-            return;
-        };
-        let task = tokio::spawn(async move {
-            let mut bufs = crate::net::sockets::RecvBuffers::default();
-            loop {
-                let mut batch = Vec::new();
-                match sock.recv_batch(&mut bufs, &mut batch).await {
-                    Ok(()) => {
-                        if tx.send((key, batch)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {}
                     Err(e) => {
-                        tracing::warn!(error = %e, "VRRP receive failed");
+                        tracing::warn!(error = %e, "VRRP socket cannot be polled");
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
+                },
+                Some(ev) = next_event(&mut events) => self.on_net_event(ev),
+                Some(prepared) = reload_rx.recv() => {
+                    self.finish_reload(prepared);
+                    self.recompute_due();
+                    socks = self.socket_list();
                 }
             }
-        });
-        if let Some(old) = self.readers.insert(key, task) {
-            old.abort();
         }
     }
 
-    fn on_packet(&mut self, key: (u32, bool), pkt: Received) {
+    /// Read one batch of what socket `key` has queued and handle it.
+    ///
+    /// A master sends the adverts of all its instances in one burst, about
+    /// 10 µs apart. Waking up for each would cost a context switch and two
+    /// system calls per advert; so after the first packets of a burst
+    /// (`may_pause`), the thread sleeps [`BURST_PAUSE`] (never past the next
+    /// deadline) and then reads the rest of the burst at once. Each packet
+    /// carries its kernel arrival time, and the state machines see that
+    /// time: the pause does not move any protocol timer.
+    fn read_socket(
+        &mut self,
+        key: (u32, bool),
+        sock: &VrrpSocket,
+        mut guard: ReadyGuard<'_>,
+        bufs: &mut RecvBuffers,
+        may_pause: bool,
+    ) {
+        let res = sock.read_batch(bufs, |pkt| self.on_packet(key, &pkt));
+        self.publish_rx();
+        match res {
+            // More may be queued: read on after the other work of this turn.
+            Ok(n) if n == RECV_BATCH => return,
+            Ok(n)
+                if n > 0
+                    && may_pause
+                    && !sock.paused.load(std::sync::atomic::Ordering::Relaxed)
+                    && sock.stamped() =>
+            {
+                if let Some(pause) = self.burst_pause() {
+                    sock.paused
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    std::thread::sleep(pause);
+                    // The readiness stays: the next turn reads what came.
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => tracing::warn!(error = %e, "VRRP receive failed"),
+        }
+        // The queue was seen empty (or failed): wait for the next packet
+        // (epoll is edge-triggered: one queued after the read raises a new
+        // event).
+        sock.paused
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        guard.clear_ready();
+    }
+
+    /// How long to let a burst of adverts arrive: [`BURST_PAUSE`], or less
+    /// if a deadline comes first; None if too short to be worth a sleep.
+    fn burst_pause(&self) -> Option<Duration> {
+        let left = match self.next_deadline() {
+            Some(d) => d.saturating_duration_since(Instant::now()),
+            None => BURST_PAUSE,
+        };
+        let pause = BURST_PAUSE.min(left.saturating_sub(Duration::from_micros(50)));
+        (pause >= Duration::from_micros(50)).then_some(pause)
+    }
+
+    /// Add the adverts received since the last call to the shared counters.
+    fn publish_rx(&mut self) {
+        if self.inst.iter().all(|r| r.rx_unpublished == 0) {
+            return;
+        }
+        let mut s = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        for (r, x) in self.inst.iter_mut().zip(s.iter_mut()) {
+            x.adverts_received += std::mem::take(&mut r.rx_unpublished);
+        }
+    }
+
+    fn on_packet(&mut self, key: (u32, bool), pkt: &Datagram<'_>) {
         let Some(&vrid) = pkt.payload.get(1) else {
             return;
         };
@@ -830,7 +917,7 @@ impl Engine {
             ttl_or_hoplimit: Some(pkt.ttl),
             multicast: pkt.multicast(),
         };
-        let Some(targets) = self.by_vrid.get(&(key, vrid)).cloned() else {
+        let Some(count) = self.by_vrid.get(&(key, vrid)).map(Vec::len) else {
             // No instance of ours on this interface uses that VRID: count it on
             // the interface's instances (keepalived's log_unknown_vrids case).
             let ours = |r: &RtInstance| r.socket_key == key && pkt.src != r.src;
@@ -841,20 +928,23 @@ impl Engine {
             }
             return;
         };
-        for i in targets {
-            let r = &self.inst[i];
+        for t in 0..count {
+            let Some(&i) = self.by_vrid.get(&(key, vrid)).and_then(|v| v.get(t)) else {
+                break;
+            };
             // Our own adverts come back only through other paths (loop is off);
             // ignore anything from our source address.
-            if pkt.src == r.src {
+            if pkt.src == self.inst[i].src {
                 continue;
             }
-            let mut rx = r.rx.clone();
-            rx.current_master = self.current_master(i);
-            match packet::validate(&meta, &pkt.payload, &rx) {
+            let current_master = self.current_master(i);
+            let r = &mut self.inst[i];
+            r.rx.current_master = current_master;
+            match packet::validate(&meta, pkt.payload, &r.rx) {
                 Ok(valid) => {
                     let priority = valid.advert.priority;
-                    tracing::trace!(instance = %self.inst[i].spec.name, peer = %pkt.src, priority, "advert received");
-                    self.with_stats(i, |s| s.adverts_received += 1);
+                    tracing::trace!(instance = %r.spec.name, peer = %pkt.src, priority, "advert received");
+                    r.rx_unpublished += 1;
                     let was_master = self.instance_state(i) == State::Master;
                     let ev = Event::AdvertReceived(ReceivedAdvert {
                         version: fsm_version(valid.advert.version()),
@@ -862,7 +952,9 @@ impl Engine {
                         source: valid.src,
                         advert_interval_cs: u32::from(valid.advert_int_cs()),
                     });
-                    let now = self.now();
+                    // The time it arrived, not the time it is read (see
+                    // `read_socket`).
+                    let now = self.now().saturating_sub(pkt.age.min(MAX_PACKET_AGE));
                     self.instance_event(i, ev, now);
                     if was_master && priority != 0 && self.instance_state(i) == State::Master {
                         self.split_brain(i, pkt.src, priority);
@@ -1019,11 +1111,17 @@ impl Engine {
                 Err(e) => tracing::error!(error = %e, "sync group event rejected"),
             },
         }
+        self.note_deadline(s.unit);
         self.refresh_stats(i);
     }
 
     /// Feed a unit-wide event (Startup, Shutdown, Timer).
     fn unit_event(&mut self, u: usize, ev: Event, now: Timestamp) {
+        self.unit_event_inner(u, ev, now);
+        self.note_deadline(u);
+    }
+
+    fn unit_event_inner(&mut self, u: usize, ev: Event, now: Timestamp) {
         match &mut self.units[u] {
             Unit::Single(x) => {
                 let actions = x.handle(ev, now);
@@ -1255,23 +1353,31 @@ impl Engine {
         });
     }
 
-    fn refresh_stats(&self, i: usize) {
-        let s = self.slots[i];
+    /// Show instance `i`'s state in the shared stats, if it changed.
+    fn refresh_stats(&mut self, i: usize) {
+        let Some(s) = self.slots.get(i).copied() else {
+            return;
+        };
         let inst = match &self.units[s.unit] {
             Unit::Single(x) => Some(x),
             Unit::Group(g) => g.members().get(s.member),
         };
         let Some(inst) = inst else { return };
-        let state = inst.state().keepalived_name().to_owned();
+        let state = inst.state();
         let eff = inst.effective_priority();
         let base = inst.base_priority();
-        let master = if inst.state() == State::Master {
+        let master = if state == State::Master {
             Some(self.inst[i].src)
         } else {
             inst.current_master().map(|p| p.address)
         };
+        let now = Some((state, eff, base, master));
+        if self.inst[i].published == now {
+            return;
+        }
+        self.inst[i].published = now;
         self.with_stats(i, |x| {
-            x.state = state;
+            x.state = state.keepalived_name().to_owned();
             x.base_priority = base;
             x.effective_priority = eff;
             x.master = master;
@@ -1390,6 +1496,14 @@ async fn address_worker(
     }
 }
 
+/// How long the engine lets a burst of adverts arrive before reading the
+/// rest of it (see `Engine::read_socket`).
+const BURST_PAUSE: Duration = Duration::from_micros(1000);
+
+/// A packet's age beyond this is not believed (the wall clock, which the
+/// kernel's stamps use, may have been stepped).
+const MAX_PACKET_AGE: Duration = Duration::from_millis(20);
+
 /// A timer with nanosecond resolution for protocol deadlines.
 ///
 /// tokio's timer wheel rounds every sleep up to the next millisecond tick, which
@@ -1497,6 +1611,24 @@ impl DeadlineTimer {
         self.armed.set(Some(deadline));
         true
     }
+}
+
+/// The first of `socks` found readable (starting at `turn`, so that a busy
+/// socket does not starve the others), with its readiness.
+fn readable(
+    socks: &[((u32, bool), Arc<VrrpSocket>)],
+    turn: usize,
+) -> impl std::future::Future<Output = (usize, std::io::Result<ReadyGuard<'_>>)> {
+    std::future::poll_fn(move |cx| {
+        let n = socks.len();
+        for j in 0..n {
+            let k = (turn + j) % n;
+            if let std::task::Poll::Ready(r) = socks[k].1.poll_readable(cx) {
+                return std::task::Poll::Ready((k, r));
+            }
+        }
+        std::task::Poll::Pending
+    })
 }
 
 async fn next_event<S>(events: &mut Option<S>) -> Option<NetEvent>

@@ -483,15 +483,12 @@ impl Engine {
             .filter(|k| !new_socket_groups.contains_key(k))
             .copied()
             .collect();
+        // The run loop polls the new set after this returns.
         for key in stale {
             self.sockets.remove(&key);
-            if let Some(r) = self.readers.remove(&key) {
-                r.abort();
-            }
         }
         for (key, sock) in opened {
             self.sockets.insert(key, sock);
-            self.spawn_reader(key);
         }
         self.socket_groups = new_socket_groups;
         self.groups = new.groups.clone();
@@ -525,6 +522,8 @@ impl Engine {
             self.unit_event(u, Event::Startup, now);
         }
         for i in 0..self.inst.len() {
+            // The stats table was rebuilt: write every row again.
+            self.inst[i].published = None;
             self.refresh_stats(i);
         }
         Ok(Summary(&plan).to_string())
