@@ -70,10 +70,51 @@ pub fn engine_config(cfg: &Config) -> Result<EngineConfig, String> {
     Ok(EngineConfig {
         instances,
         groups,
-        script_user: script_user(g),
+        // Looking a user up loads the NSS modules (libnss_systemd: ~0.15 MiB
+        // of PSS for the daemon's lifetime): only when a script may run.
+        script_user: if may_run_scripts(cfg) {
+            script_user(g)
+        } else {
+            None
+        },
         notify_timeout: Duration::from_secs(10),
         fifos: notify_fifos(g),
     })
+}
+
+/// Whether the configuration has any script the daemon may run.
+fn may_run_scripts(cfg: &Config) -> bool {
+    let g = &cfg.global_defs;
+    let vi = cfg.vrrp_instance.iter().any(|v| {
+        [
+            &v.notify_master,
+            &v.notify_backup,
+            &v.notify_fault,
+            &v.notify_stop,
+            &v.notify_deleted,
+            &v.notify,
+            &v.notify_master_rx_lower_pri,
+        ]
+        .iter()
+        .any(|n| n.is_some())
+    });
+    let sg = cfg.vrrp_sync_group.iter().any(|s| {
+        [
+            &s.notify_master,
+            &s.notify_backup,
+            &s.notify_fault,
+            &s.notify_stop,
+            &s.notify,
+        ]
+        .iter()
+        .any(|n| n.is_some())
+    });
+    vi || sg
+        || !cfg.vrrp_script.is_empty()
+        || !cfg.virtual_server.is_empty()
+        || g.notify_fifo_script.is_some()
+        || g.vrrp_notify_fifo_script.is_some()
+        || g.lvs_notify_fifo_script.is_some()
 }
 
 /// `notify_fifo` and `vrrp_notify_fifo` (both receive the VRRP events).
@@ -159,7 +200,12 @@ fn script_user(g: &GlobalDefs) -> Option<RunAs> {
 /// with weight 0 (`-t` reports both).
 pub fn tracker_config(cfg: &Config) -> TrackerConfig {
     let g = &cfg.global_defs;
-    let default_user = script_user(g);
+    // Only vrrp_scripts run as a user (see may_run_scripts on NSS).
+    let default_user = if cfg.vrrp_script.is_empty() {
+        None
+    } else {
+        script_user(g)
+    };
     let mut out = TrackerConfig::default();
     let mut script_ids = Vec::new();
     for s in &cfg.vrrp_script {
