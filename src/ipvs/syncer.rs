@@ -373,7 +373,7 @@ impl<O: IpvsOps> Syncer<O> {
         }
         self.apply_all(ops, Why::Start);
         self.apply_timeouts();
-        self.sync_daemons(false);
+        self.sync_daemons(self.sync_master);
         Ok(())
     }
 

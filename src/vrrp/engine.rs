@@ -291,6 +291,15 @@ pub struct Engine {
     notifies: tokio::task::JoinSet<()>,
     /// Instances by (socket, VRID): the receive path's lookup.
     by_vrid: HashMap<((u32, bool), u8), Vec<usize>>,
+    /// Where instance state changes go (the IPVS sync daemon follows one).
+    transitions: Option<mpsc::UnboundedSender<Transition>>,
+}
+
+/// An instance changed state (what `lvs_sync_daemon` follows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transition {
+    pub instance: String,
+    pub to: State,
 }
 
 fn packet_version(v: fsm::VrrpVersion) -> packet::VrrpVersion {
@@ -675,9 +684,15 @@ impl Engine {
             links: link_state,
             notifies: tokio::task::JoinSet::new(),
             by_vrid: HashMap::new(),
+            transitions: None,
         };
         engine.index_vrids();
         Ok(engine)
+    }
+
+    /// Report every instance state change on `tx` (from now on).
+    pub fn report_transitions(&mut self, tx: mpsc::UnboundedSender<Transition>) {
+        self.transitions = Some(tx);
     }
 
     /// Rebuild the (socket, VRID) → instances index; call after instances change.
@@ -1126,6 +1141,12 @@ impl Engine {
                         .ok()
                         .map(|d| d.as_secs());
                 });
+                if let Some(tx) = &self.transitions {
+                    let _ = tx.send(Transition {
+                        instance: name.clone(),
+                        to,
+                    });
+                }
                 let notify = self.inst[i].spec.notify.clone();
                 self.run_notify(&notify, "INSTANCE", &name, to, priority);
             }
