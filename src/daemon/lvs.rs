@@ -400,6 +400,9 @@ impl IpvsOps for KernelClient {
     fn flush(&mut self) -> Result<(), IpvsError> {
         self.0.flush()
     }
+    fn batch(&mut self, ops: &[crate::ipvs::syncer::Op]) -> Vec<Result<(), IpvsError>> {
+        self.0.batch(ops)
+    }
     fn start_sync_daemon(&mut self, d: &types::SyncDaemon) -> Result<(), IpvsError> {
         self.0.new_daemon(&crate::ipvs::SyncDaemon {
             state: sync_state(d.state),
