@@ -50,7 +50,54 @@ fn main() -> ExitCode {
             name: "stats_after_real_traffic",
             run: stats_after_real_traffic,
         },
+        Test {
+            name: "batch_answers_each_request_in_order",
+            run: batch_answers_each_request_in_order,
+        },
     ])
+}
+
+/// `batch`: many requests per send, one result per request in order, the
+/// kernel's refusals included; more than one send's worth of requests.
+fn batch_answers_each_request_in_order() {
+    use keepalived_rs::ipvs::syncer::Op;
+    let mut c = client();
+    let a = tcp("10.50.0.1", 80);
+    let mut ops = vec![
+        Op::NewService(service(a, "wrr")),
+        Op::NewService(service(a, "wrr")), // exists
+        Op::DelDest(a, dest("10.60.0.1", 80, Forward::Masq, 1).id), // no such dest
+    ];
+    for i in 0..400u32 {
+        let addr = format!("10.61.{}.{}", i / 250, 1 + i % 250);
+        ops.push(Op::NewDest(a, dest(&addr, 8080, Forward::Masq, 1 + i % 5)));
+    }
+    ops.push(Op::SetDest(a, dest("10.61.0.1", 8080, Forward::Masq, 9)));
+    let results = c.batch(&ops);
+    assert_eq!(results.len(), ops.len());
+    assert!(results[0].is_ok(), "{:?}", results[0]);
+    assert!(
+        matches!(results[1], Err(IpvsError::Exists)),
+        "{:?}",
+        results[1]
+    );
+    assert!(
+        matches!(results[2], Err(IpvsError::NotFound)),
+        "{:?}",
+        results[2]
+    );
+    assert!(results[3..].iter().all(|r| r.is_ok()));
+    let dests = c.destinations(&a).expect("dests");
+    assert_eq!(dests.len(), 400);
+    assert!(dests
+        .iter()
+        .any(|d| d.id.addr == ip("10.61.0.1") && d.weight == 9));
+    assert_same_as_ipvsadm(&mut c);
+    let r = c.batch(&[Op::DelService(a), Op::DelService(a)]);
+    assert!(
+        r[0].is_ok() && matches!(r[1], Err(IpvsError::NotFound)),
+        "{r:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ use crate::ipvs::syncer::{LvsStatus, Options, QuorumEvent, Syncer};
 use crate::ipvs::types;
 use crate::ipvs::{DestId, Destination, IpvsClient, IpvsError, IpvsOps, Service, ServiceId};
 use crate::script::{RunAs, ScriptRunner};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -63,7 +64,11 @@ impl LvsSettings {
 
 enum Control {
     Reload(Box<LvsSpec>),
-    SyncMaster(bool),
+    /// A VRRP instance became master (`true`) or left master.
+    VrrpState {
+        instance: String,
+        master: bool,
+    },
     Stop(oneshot::Sender<()>),
 }
 
@@ -72,6 +77,9 @@ pub struct LvsHandle {
     ctl: mpsc::UnboundedSender<Control>,
     status: Arc<Mutex<LvsStatus>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Program the virtual servers (false: only the sync daemon, when the
+    /// checker side does not run, `-P`).
+    virtual_servers: bool,
 }
 
 impl LvsHandle {
@@ -87,14 +95,17 @@ impl LvsHandle {
 
     /// Apply a new (validated) configuration: only what changed.
     pub fn reload(&self, cfg: &Config) {
-        let spec = desired::build(cfg);
-        log_warnings(&spec);
+        let spec = build_spec(cfg, self.virtual_servers);
         let _ = self.ctl.send(Control::Reload(Box::new(spec)));
     }
 
-    /// The VRRP instance `lvs_sync_daemon` follows became master or left it.
-    pub fn set_sync_master(&self, master: bool) {
-        let _ = self.ctl.send(Control::SyncMaster(master));
+    /// A VRRP instance became master or left it: the sync daemons follow
+    /// the instance `lvs_sync_daemon` names.
+    pub fn vrrp_state(&self, instance: &str, master: bool) {
+        let _ = self.ctl.send(Control::VrrpState {
+            instance: instance.to_owned(),
+            master,
+        });
     }
 
     /// Stop: clean up the table (unless `-I`), run omega scripts, wait up to
@@ -118,15 +129,38 @@ fn log_warnings(spec: &LvsSpec) {
     }
 }
 
-/// Start the syncer thread on `ops` for `cfg`.
+/// The syncer's view of `cfg` (without its virtual servers when
+/// `virtual_servers` is false).
+fn build_spec(cfg: &Config, virtual_servers: bool) -> LvsSpec {
+    let mut spec = desired::build(cfg);
+    if !virtual_servers {
+        spec.virtual_servers.clear();
+    }
+    log_warnings(&spec);
+    spec
+}
+
+/// Whether `cfg` needs the syncer: virtual servers to program (when
+/// `virtual_servers`), or a sync daemon.
+pub fn needed(cfg: &Config, virtual_servers: bool) -> bool {
+    (virtual_servers && !cfg.virtual_server.is_empty())
+        || cfg
+            .global_defs
+            .lvs_sync_daemon
+            .as_ref()
+            .is_some_and(|d| !d.interface.is_empty())
+}
+
+/// Start the syncer thread on `ops` for `cfg` (only its sync daemon when
+/// `virtual_servers` is false).
 pub fn start<O: IpvsOps + Send + 'static>(
     ops: O,
     cfg: &Config,
+    virtual_servers: bool,
     settings: LvsSettings,
     updates: mpsc::UnboundedReceiver<RealServerUpdate>,
 ) -> std::io::Result<LvsHandle> {
-    let spec = desired::build(cfg);
-    log_warnings(&spec);
+    let spec = build_spec(cfg, virtual_servers);
     let status = Arc::new(Mutex::new(LvsStatus::default()));
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
     let st = status.clone();
@@ -149,6 +183,7 @@ pub fn start<O: IpvsOps + Send + 'static>(
         ctl: ctl_tx,
         status,
         thread: Some(thread),
+        virtual_servers,
     })
 }
 
@@ -254,6 +289,18 @@ async fn run<O: IpvsOps>(
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut updates_open = true;
+    // The last state of every VRRP instance: the one `lvs_sync_daemon`
+    // names chooses the sync daemon's role (also after a reload names
+    // another one).
+    let mut vrrp_master: HashMap<String, bool> = HashMap::new();
+    let follows_master = |s: &Syncer<O>, m: &HashMap<String, bool>| {
+        s.spec()
+            .sync_daemon
+            .as_ref()
+            .and_then(|d| d.instance.as_ref())
+            .and_then(|i| m.get(i).copied())
+            .unwrap_or(false)
+    };
     loop {
         tokio::select! {
             u = updates.recv(), if updates_open => match u {
@@ -281,9 +328,13 @@ async fn run<O: IpvsOps>(
                         "IPVS: new configuration applied"
                     );
                     quorum_actions(ev, &scripts, user, &mut fifos);
+                    let m = follows_master(&syncer, &vrrp_master);
+                    syncer.set_sync_master(m);
                     publish(&syncer);
                 }
-                Some(Control::SyncMaster(m)) => {
+                Some(Control::VrrpState { instance, master }) => {
+                    vrrp_master.insert(instance, master);
+                    let m = follows_master(&syncer, &vrrp_master);
                     syncer.set_sync_master(m);
                     publish(&syncer);
                 }
@@ -364,6 +415,9 @@ impl IpvsOps for KernelClient {
     }
     fn flush(&mut self) -> Result<(), IpvsError> {
         self.0.flush()
+    }
+    fn batch(&mut self, ops: &[crate::ipvs::syncer::Op]) -> Vec<Result<(), IpvsError>> {
+        self.0.batch(ops)
     }
     fn start_sync_daemon(&mut self, d: &types::SyncDaemon) -> Result<(), IpvsError> {
         self.0.new_daemon(&crate::ipvs::SyncDaemon {

@@ -315,7 +315,7 @@ mod tests {
         settings.fifos = specs(&cfg.global_defs, false);
         assert_eq!(settings.fifos.len(), 1);
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let handle = crate::daemon::lvs::start(Accepting, &cfg, settings, rx).unwrap();
+        let handle = crate::daemon::lvs::start(Accepting, &cfg, true, settings, rx).unwrap();
         assert!(wait_until(std::time::Duration::from_secs(5), || path.exists()));
         let mut reader = std::fs::OpenOptions::new()
             .read(true)

@@ -23,7 +23,8 @@ pub mod trackers;
 
 use crate::cli::Cli;
 use crate::config::{self, LoadOptions};
-use crate::vrrp::engine::{Control, Engine, EngineConfig, SharedStats};
+use crate::vrrp::engine::{Control, Engine, EngineConfig, SharedStats, Transition};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -65,13 +66,15 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
     let (ctl_tx, ctl_rx) = mpsc::channel::<Control>(64);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let heartbeat = systemd::Heartbeat::new();
+    // VRRP state changes, for the IPVS sync daemon (`lvs_sync_daemon`).
+    let (trans_tx, trans_rx) = mpsc::unbounded_channel::<Transition>();
     let vrrp_thread = if run_vrrp && !engine_cfg.instances.is_empty() {
         let stats = stats.clone();
         let cfg = engine_cfg.clone();
         let hb = heartbeat.clone();
         match std::thread::Builder::new()
             .name("vrrp".into())
-            .spawn(move || vrrp_thread_main(cfg, stats, ctl_rx, ready_tx, hb))
+            .spawn(move || vrrp_thread_main(cfg, stats, ctl_rx, ready_tx, hb, trans_tx))
         {
             Ok(h) => Some(h),
             Err(e) => {
@@ -158,17 +161,14 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             .collect();
         status::to_value(&all)
     });
-    let (lvs, verdicts) = match run_lvs
-        .then(|| {
-            start_lvs(
-                cli,
-                &loaded.config,
-                engine_cfg.script_user,
-                vrrp_thread.is_some(),
-            )
-        })
-        .flatten()
-    {
+    let lvs_start = LvsStart {
+        run_lvs,
+        script_user: engine_cfg.script_user,
+        vrrp_running: vrrp_thread.is_some(),
+        registry: registry.clone(),
+        hub: hub.clone(),
+    };
+    let (lvs, verdicts) = match lvs_start.start(cli, &loaded.config) {
         Some((l, tx)) => (Some(l), Some(tx)),
         None => (None, None),
     };
@@ -197,15 +197,6 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         let checkers = checkers.clone();
         registry.register("checkers", move || status::to_value(&checkers.status()));
     }
-    if let Some(l) = &lvs {
-        let st = l.shared_status();
-        registry.register("ipvs", move || {
-            status::to_value(&*st.lock().unwrap_or_else(|p| p.into_inner()))
-        });
-        hub.add(Box::new(lvs::IpvsCollector {
-            status: l.shared_status(),
-        }));
-    }
     let engine = vrrp_thread.as_ref().map(|_| ctl_tx.clone());
     let tracker_cfg = specs::tracker_config(&loaded.config);
     let code = rt.block_on(async {
@@ -222,23 +213,27 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
                 Err(e) => {
                     tracing::error!(%addr, error = %e, "cannot serve metrics");
                     stop_engine(&ctl_tx).await;
-                    return 1;
+                    return (1, lvs);
                 }
             },
             None => None,
         };
-        if let Some(tx) = &verdicts {
+        if let (Some(tx), true) = (&verdicts, run_lvs) {
             checkers.start(&loaded.config, tx.clone());
         }
-        let ctx = Signals {
+        let mut ctx = Signals {
             cli,
             opts,
-            checkers: verdicts.map(|tx| (checkers.clone(), tx)),
+            checkers: checkers.clone(),
+            verdicts,
             trackers: run_vrrp.then(|| trackers::start(tracker_cfg, ctl_tx.clone(), &bfd_sessions)),
             bfd: (bfd_hub.clone(), bfd_sessions.clone()),
             engine,
             reloads,
-            lvs: lvs.as_ref(),
+            lvs,
+            lvs_start,
+            transitions: trans_rx,
+            vrrp_master: HashMap::new(),
         };
         // Everything has started: give back what start-up alone used, then
         // lock what is left; again once the first state changes are done.
@@ -247,8 +242,10 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             tokio::time::sleep(memory::SETTLE_AGAIN).await;
             memory::settle();
         }));
-        signal_loop(ctx, ctl_tx, stats.clone()).await
+        let code = signal_loop(&mut ctx, ctl_tx, stats.clone()).await;
+        (code, ctx.lvs.take())
     });
+    let (code, lvs) = code;
     // Checkers first (omega runs notify_down scripts), then the IPVS table.
     rt.block_on(checkers.shutdown());
     // BFD peers are told AdminDown.
@@ -267,37 +264,61 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
     code
 }
 
-/// The IPVS syncer (with the checkers' verdicts), when the configuration
-/// has virtual servers.
-fn start_lvs(
-    cli: &Cli,
-    cfg: &config::model::Config,
+/// What starting the IPVS syncer needs (at start, or at the first reload
+/// whose configuration needs it).
+struct LvsStart {
+    /// The checker side runs (not `-P`): virtual servers are programmed.
+    run_lvs: bool,
     script_user: Option<crate::script::RunAs>,
+    /// The VRRP engine runs (it starts `notify_fifo_script`; the checker
+    /// side then only writes to that FIFO).
     vrrp_running: bool,
-) -> Option<(
-    lvs::LvsHandle,
-    mpsc::UnboundedSender<crate::check::RealServerUpdate>,
-)> {
-    if cfg.virtual_server.is_empty() {
-        return None;
-    }
-    let client = match lvs::kernel_client() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("IPVS: {e}; virtual servers are not programmed");
+    registry: status::StatusRegistry,
+    hub: metrics::MetricsHub,
+}
+
+impl LvsStart {
+    /// The IPVS syncer (with the channel of the checkers' verdicts), when
+    /// `cfg` has virtual servers (and the checker side runs) or a sync daemon.
+    fn start(
+        &self,
+        cli: &Cli,
+        cfg: &config::model::Config,
+    ) -> Option<(
+        lvs::LvsHandle,
+        mpsc::UnboundedSender<crate::check::RealServerUpdate>,
+    )> {
+        if !lvs::needed(cfg, self.run_lvs) {
             return None;
         }
-    };
-    // The checkers (started on the main runtime) send their verdicts on `rs_tx`.
-    let (rs_tx, rs_rx) = mpsc::unbounded_channel::<crate::check::RealServerUpdate>();
-    let mut settings = lvs::LvsSettings::new(cli.dont_release_ipvs, script_user);
-    settings.fifos = lvs_fifo::specs(&cfg.global_defs, vrrp_running);
-    match lvs::start(client, cfg, settings, rs_rx) {
-        Ok(h) => Some((h, rs_tx)),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the IPVS thread");
-            None
+        let client = match lvs::kernel_client() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("IPVS: {e}; virtual servers are not programmed");
+                return None;
+            }
+        };
+        // The checkers (started on the main runtime) send their verdicts on `rs_tx`.
+        let (rs_tx, rs_rx) = mpsc::unbounded_channel::<crate::check::RealServerUpdate>();
+        let mut settings = lvs::LvsSettings::new(cli.dont_release_ipvs, self.script_user);
+        if self.run_lvs {
+            settings.fifos = lvs_fifo::specs(&cfg.global_defs, self.vrrp_running);
         }
+        let h = match lvs::start(client, cfg, self.run_lvs, settings, rs_rx) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the IPVS thread");
+                return None;
+            }
+        };
+        let st = h.shared_status();
+        self.registry.register("ipvs", move || {
+            status::to_value(&*st.lock().unwrap_or_else(|p| p.into_inner()))
+        });
+        self.hub.add(Box::new(lvs::IpvsCollector {
+            status: h.shared_status(),
+        }));
+        Some((h, rs_tx))
     }
 }
 
@@ -321,6 +342,7 @@ fn vrrp_thread_main(
     ctl: mpsc::Receiver<Control>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
     heartbeat: systemd::Heartbeat,
+    transitions: mpsc::UnboundedSender<Transition>,
 ) {
     realtime::raise();
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -335,7 +357,8 @@ fn vrrp_thread_main(
     };
     rt.block_on(async move {
         match Engine::start(cfg, stats).await {
-            Ok(engine) => {
+            Ok(mut engine) => {
+                engine.report_transitions(transitions);
                 let _ = ready.send(Ok(()));
                 let beat = systemd::watchdog_interval().map(systemd::beat_period);
                 let _hb = beat.map(|p| tokio::spawn(heartbeat.run(p)));
@@ -369,16 +392,40 @@ struct Signals<'a> {
     reloads: reload::SharedReloadStats,
     /// The BFD sessions (no hub with -B).
     bfd: (Arc<Mutex<Option<crate::bfd::BfdHub>>>, crate::bfd::Sessions),
-    /// The IPVS syncer, if it runs.
-    lvs: Option<&'a lvs::LvsHandle>,
-    /// The real-server checkers and where they send verdicts.
-    checkers: Option<(
-        checkers::Slot,
-        mpsc::UnboundedSender<crate::check::RealServerUpdate>,
-    )>,
+    /// The IPVS syncer, if it runs (started by a reload that needs it).
+    lvs: Option<lvs::LvsHandle>,
+    lvs_start: LvsStart,
+    /// The real-server checkers, and where they send verdicts (while the
+    /// IPVS syncer runs).
+    checkers: checkers::Slot,
+    verdicts: Option<mpsc::UnboundedSender<crate::check::RealServerUpdate>>,
+    /// VRRP state changes, and the last state of each instance (for a
+    /// syncer started later).
+    transitions: mpsc::UnboundedReceiver<Transition>,
+    vrrp_master: HashMap<String, bool>,
 }
 
-async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: SharedStats) -> i32 {
+impl Signals<'_> {
+    /// A new configuration for the IPVS syncer and the checkers; starts the
+    /// syncer if this is the first configuration that needs it.
+    fn reload_lvs(&mut self, cfg: &config::model::Config) {
+        if let Some(l) = &self.lvs {
+            l.reload(cfg);
+        } else if let Some((l, tx)) = self.lvs_start.start(self.cli, cfg) {
+            tracing::info!("reload: IPVS syncer started");
+            for (inst, master) in &self.vrrp_master {
+                l.vrrp_state(inst, *master);
+            }
+            self.lvs = Some(l);
+            self.verdicts = Some(tx);
+        }
+        if let (Some(tx), true) = (&self.verdicts, self.lvs_start.run_lvs) {
+            self.checkers.reload(cfg, tx.clone());
+        }
+    }
+}
+
+async fn signal_loop(sig: &mut Signals<'_>, ctl: mpsc::Sender<Control>, stats: SharedStats) -> i32 {
     let cli = sig.cli;
     use tokio::signal::unix::{signal, SignalKind};
     let json_signal = crate::cli::signum("JSON").unwrap_or(libc::SIGRTMIN() + 2);
@@ -399,6 +446,13 @@ async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Sh
     systemd::ready(&stats);
     loop {
         tokio::select! {
+            Some(t) = sig.transitions.recv() => {
+                let master = t.to == crate::vrrp::fsm::State::Master;
+                if let Some(l) = &sig.lvs {
+                    l.vrrp_state(&t.instance, master);
+                }
+                sig.vrrp_master.insert(t.instance, master);
+            }
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = usr1.recv() => dump::write(&cli.dump_dir, dump::Kind::Data, &stats),
@@ -421,12 +475,7 @@ async fn signal_loop(mut sig: Signals<'_>, ctl: mpsc::Sender<Control>, stats: Sh
                     if !cli.no_bfd {
                         start_bfd(&sig.bfd.0, &new.config, &sig.bfd.1);
                     }
-                    if let Some(l) = sig.lvs {
-                        l.reload(&new.config);
-                    }
-                    if let Some((slot, tx)) = &sig.checkers {
-                        slot.reload(&new.config, tx.clone());
-                    }
+                    sig.reload_lvs(&new.config);
                     if let (Some(t), Some(engine)) = (sig.trackers.as_mut(), sig.engine.as_ref()) {
                         t.stop();
                         *t = trackers::start(

@@ -284,12 +284,20 @@ fn initial_states(
 ) -> (Vec<VsState>, Vec<QuorumChange>) {
     let mut states = Vec::with_capacity(spec.virtual_servers.len());
     let mut changes = Vec::new();
+    // The previous virtual servers by key (the first of equal keys, as a
+    // linear search would find): a reload of thousands stays linear.
+    let mut by_key: std::collections::HashMap<&ServiceKey, usize> =
+        std::collections::HashMap::new();
+    if let Some((ps, _)) = prev {
+        for (j, o) in ps.virtual_servers.iter().enumerate() {
+            by_key.entry(&o.key).or_insert(j);
+        }
+    }
     for (i, vs) in spec.virtual_servers.iter().enumerate() {
         let p = prev.and_then(|(ps, pst)| {
-            ps.virtual_servers
-                .iter()
-                .position(|o| o.key == vs.key)
-                .and_then(|j| Some((ps.virtual_servers.get(j)?, pst.get(j)?)))
+            by_key
+                .get(&vs.key)
+                .and_then(|&j| Some((ps.virtual_servers.get(j)?, pst.get(j)?)))
         });
         let (st, change) = VsState::initial(vs, p);
         if let Some(up) = change {
@@ -373,7 +381,7 @@ impl<O: IpvsOps> Syncer<O> {
         }
         self.apply_all(ops, Why::Start);
         self.apply_timeouts();
-        self.sync_daemons(false);
+        self.sync_daemons(self.sync_master);
         Ok(())
     }
 
@@ -497,10 +505,8 @@ impl<O: IpvsOps> Syncer<O> {
         } else if self.spec.flush_on_stop == Some(LvsFlushOnStop::Full) {
             self.apply(Op::Flush, Why::Stop);
         } else {
-            let ids: Vec<ServiceId> = self.believed.keys().copied().collect();
-            for id in ids {
-                self.apply(Op::DelService(id), Why::Stop);
-            }
+            let ops = self.believed.keys().copied().map(Op::DelService).collect();
+            self.apply_all(ops, Why::Stop);
         }
         self.stop_sync_daemons();
         events
@@ -610,9 +616,27 @@ impl<O: IpvsOps> Syncer<O> {
         Ok(t)
     }
 
+    /// Apply `ops` in order: sent as one batch (the netlink client pipelines
+    /// them), then each result handled as [`Self::apply`] does.
     fn apply_all(&mut self, ops: Vec<Op>, why: Why) {
+        if ops.len() <= 1 {
+            for op in ops {
+                self.apply(op, why);
+            }
+            return;
+        }
+        for op in &ops {
+            if why != Why::Repair {
+                tracing::debug!("IPVS ({why:?}): {op}");
+            }
+            self.count(op);
+        }
+        let mut results = self.ops.batch(&ops).into_iter();
         for op in ops {
-            self.apply(op, why);
+            let r = results
+                .next()
+                .unwrap_or_else(|| Err(IpvsError::Transport("no answer in the batch".into())));
+            self.finish(op, r);
         }
     }
 
@@ -649,7 +673,12 @@ impl<O: IpvsOps> Syncer<O> {
         if why != Why::Repair {
             tracing::debug!("IPVS ({why:?}): {op}");
         }
-        let mut result = self.send(&op);
+        let result = self.send(&op);
+        self.finish(op, result);
+    }
+
+    /// The fallbacks for `op`'s `result`, then the bookkeeping.
+    fn finish(&mut self, op: Op, mut result: Result<(), IpvsError>) {
         let fallback = match (&op, &result) {
             (Op::NewService(s), Err(IpvsError::Exists)) => Some(Op::SetService(s.clone())),
             (Op::SetService(s), Err(IpvsError::NotFound)) => Some(Op::NewService(s.clone())),
@@ -807,6 +836,9 @@ impl<T: IpvsOps + ?Sized> IpvsOps for Box<T> {
     }
     fn flush(&mut self) -> Result<(), IpvsError> {
         (**self).flush()
+    }
+    fn batch(&mut self, ops: &[Op]) -> Vec<Result<(), IpvsError>> {
+        (**self).batch(ops)
     }
     fn start_sync_daemon(&mut self, d: &super::types::SyncDaemon) -> Result<(), IpvsError> {
         (**self).start_sync_daemon(d)

@@ -194,6 +194,24 @@ pub trait IpvsOps {
     fn del_destination(&mut self, svc: &ServiceId, dest: &DestId) -> Result<(), IpvsError>;
     fn flush(&mut self) -> Result<(), IpvsError>;
 
+    /// Table requests in order, one result each. This default sends them
+    /// one at a time; the netlink client sends many per system call and
+    /// reads their ACKs after (the kernel handles them in order).
+    fn batch(&mut self, ops: &[super::syncer::Op]) -> Vec<Result<(), IpvsError>> {
+        use super::syncer::Op;
+        ops.iter()
+            .map(|op| match op {
+                Op::NewService(s) => self.new_service(s),
+                Op::SetService(s) => self.set_service(s),
+                Op::DelService(id) => self.del_service(id),
+                Op::NewDest(id, d) => self.new_destination(id, d),
+                Op::SetDest(id, d) => self.set_destination(id, d),
+                Op::DelDest(id, d) => self.del_destination(id, d),
+                Op::Flush => self.flush(),
+            })
+            .collect()
+    }
+
     // Beyond the table: a client that has not implemented these reports
     // `Invalid("not supported")` (the syncer logs it and goes on).
 

@@ -299,6 +299,15 @@ pub struct Engine {
     /// place, and the timer firing at a stale bound costs one turn that
     /// recomputes it over all units.
     due: Option<Timestamp>,
+    /// Where instance state changes go (the IPVS sync daemon follows one).
+    transitions: Option<mpsc::UnboundedSender<Transition>>,
+}
+
+/// An instance changed state (what `lvs_sync_daemon` follows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transition {
+    pub instance: String,
+    pub to: State,
 }
 
 fn packet_version(v: fsm::VrrpVersion) -> packet::VrrpVersion {
@@ -684,9 +693,15 @@ impl Engine {
             notifies: tokio::task::JoinSet::new(),
             by_vrid: HashMap::new(),
             due: None,
+            transitions: None,
         };
         engine.index_vrids();
         Ok(engine)
+    }
+
+    /// Report every instance state change on `tx` (from now on).
+    pub fn report_transitions(&mut self, tx: mpsc::UnboundedSender<Transition>) {
+        self.transitions = Some(tx);
     }
 
     /// Rebuild the (socket, VRID) → instances index; call after instances change.
@@ -1224,6 +1239,12 @@ impl Engine {
                         .ok()
                         .map(|d| d.as_secs());
                 });
+                if let Some(tx) = &self.transitions {
+                    let _ = tx.send(Transition {
+                        instance: name.clone(),
+                        to,
+                    });
+                }
                 let notify = self.inst[i].spec.notify.clone();
                 self.run_notify(&notify, "INSTANCE", &name, to, priority);
             }
