@@ -5,7 +5,7 @@
 #[path = "ipvs/mod.rs"]
 mod ipvs_vm;
 
-use ipvs_vm::{sh, Test};
+use ipvs_vm::{sh, table, wait_table, Test};
 use std::net::TcpListener;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -205,26 +205,6 @@ fn sync_daemon_follows_the_vrrp_instance() {
     });
     let left = sync_daemons();
     assert!(!left.contains("sync daemon"), "left running: {left}");
-}
-
-fn table() -> String {
-    Command::new("ipvsadm")
-        .arg("-Ln")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
-}
-
-fn wait_table(limit: Duration, what: &str, cond: impl Fn(&str) -> bool) {
-    let t0 = Instant::now();
-    loop {
-        let t = table();
-        if cond(&t) {
-            return;
-        }
-        assert!(t0.elapsed() < limit, "timed out waiting for {what}:\n{t}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn checker_verdicts_move_real_servers_in_and_out() {

@@ -19,7 +19,7 @@
 #[path = "ipvs/mod.rs"]
 mod ipvs_vm;
 
-use ipvs_vm::{sh, Test};
+use ipvs_vm::{sh, table, wait_table, Test};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
@@ -142,26 +142,6 @@ fn connect_many(ns: &str, n: usize) -> Vec<String> {
             })
             .collect()
     })
-}
-
-fn table() -> String {
-    Command::new("ipvsadm")
-        .arg("-Ln")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
-}
-
-fn wait_table(limit: Duration, what: &str, cond: impl Fn(&str) -> bool) {
-    let t0 = Instant::now();
-    loop {
-        let t = table();
-        if cond(&t) {
-            return;
-        }
-        assert!(t0.elapsed() < limit, "timed out waiting for {what}:\n{t}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn count(replies: &[String], name: &str) -> usize {

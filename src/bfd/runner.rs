@@ -417,27 +417,23 @@ impl BfdHub {
     }
 
     fn ensure_receivers(&mut self, v4: bool, v6: bool) {
-        if v4 && !self.rx_families.0 {
-            match rx_socket(false) {
-                Ok(s) => {
-                    self.receivers
-                        .push(self.handle.spawn(receive(s, self.shared.clone())));
-                    self.rx_families.0 = true;
-                }
-                Err(e) => tracing::error!(
-                    "BFD: cannot listen on UDP {CONTROL_PORT} (IPv4): {e}; IPv4 sessions cannot come up"
-                ),
+        for (wanted, ipv6, family) in [(v4, false, "IPv4"), (v6, true, "IPv6")] {
+            let listening = if ipv6 {
+                &mut self.rx_families.1
+            } else {
+                &mut self.rx_families.0
+            };
+            if !wanted || *listening {
+                continue;
             }
-        }
-        if v6 && !self.rx_families.1 {
-            match rx_socket(true) {
+            match rx_socket(ipv6) {
                 Ok(s) => {
                     self.receivers
                         .push(self.handle.spawn(receive(s, self.shared.clone())));
-                    self.rx_families.1 = true;
+                    *listening = true;
                 }
                 Err(e) => tracing::error!(
-                    "BFD: cannot listen on UDP {CONTROL_PORT} (IPv6): {e}; IPv6 sessions cannot come up"
+                    "BFD: cannot listen on UDP {CONTROL_PORT} ({family}): {e}; {family} sessions cannot come up"
                 ),
             }
         }

@@ -208,3 +208,25 @@ pub fn sh(cmd: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `ipvsadm -Ln` in the guest (empty if it cannot run).
+pub fn table() -> String {
+    Command::new("ipvsadm")
+        .arg("-Ln")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// Poll [`table`] every 100 ms until `cond` holds; fail the test after `limit`.
+pub fn wait_table(limit: std::time::Duration, what: &str, cond: impl Fn(&str) -> bool) {
+    let t0 = Instant::now();
+    loop {
+        let t = table();
+        if cond(&t) {
+            return;
+        }
+        assert!(t0.elapsed() < limit, "timed out waiting for {what}:\n{t}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
