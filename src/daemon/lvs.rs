@@ -247,6 +247,32 @@ fn quorum_actions(
     tasks
 }
 
+/// How stale the status snapshot may be after checker verdicts.
+const PUBLISH_DELAY: Duration = Duration::from_millis(50);
+
+/// Verdicts handled in one go before the loop looks at its other inputs
+/// (reload, stop, reconcile) again.
+const UPDATE_BURST: usize = 1024;
+
+/// One checker verdict: the FIFO line, the kernel change, the quorum
+/// actions.
+fn on_update<O: IpvsOps>(
+    syncer: &mut Syncer<O>,
+    u: &RealServerUpdate,
+    scripts: &ScriptRunner,
+    user: Option<RunAs>,
+    fifos: &mut LvsFifos,
+) {
+    if fifos.is_open() {
+        let vs = syncer
+            .vs_name(&u.key.service)
+            .map_or_else(|| u.key.service.to_string(), str::to_owned);
+        fifos.on_update(u, &vs);
+    }
+    let ev = syncer.update(u);
+    quorum_actions(ev, scripts, user, fifos);
+}
+
 async fn run<O: IpvsOps>(
     ops: O,
     spec: LvsSpec,
@@ -301,23 +327,39 @@ async fn run<O: IpvsOps>(
             .and_then(|i| m.get(i).copied())
             .unwrap_or(false)
     };
+    // Checker verdicts come in bursts (10,000 at start with that many
+    // checkers): the status snapshot, which walks every real server, is
+    // rebuilt at most once per PUBLISH_DELAY for them, not once per verdict.
+    let mut publish_due: Option<tokio::time::Instant> = None;
     loop {
+        let due = publish_due;
         tokio::select! {
             u = updates.recv(), if updates_open => match u {
                 Some(u) => {
-                    let vs = syncer
-                        .spec()
-                        .virtual_servers
-                        .iter()
-                        .find(|v| v.key == u.key.service)
-                        .map_or_else(|| u.key.service.to_string(), |v| v.name.clone());
-                    fifos.on_update(&u, &vs);
-                    let ev = syncer.update(&u);
-                    quorum_actions(ev, &scripts, user, &mut fifos);
-                    publish(&syncer);
+                    let mut next = Some(u);
+                    let mut n = 0;
+                    while let Some(u) = next.take() {
+                        on_update(&mut syncer, &u, &scripts, user, &mut fifos);
+                        n += 1;
+                        if n < UPDATE_BURST {
+                            next = updates.try_recv().ok();
+                        }
+                    }
+                    if publish_due.is_none() {
+                        publish_due = Some(tokio::time::Instant::now() + PUBLISH_DELAY);
+                    }
                 }
                 None => updates_open = false,
             },
+            () = async {
+                match due {
+                    Some(t) => tokio::time::sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                publish_due = None;
+                publish(&syncer);
+            }
             c = ctl.recv() => match c {
                 Some(Control::Reload(spec)) => {
                     let before = syncer.counts();

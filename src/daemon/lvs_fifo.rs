@@ -102,6 +102,11 @@ impl LvsFifos {
         changed.then(|| rs_line(&u.key, vs, u.alive))
     }
 
+    /// Some FIFO is written (else updates need no line, nor its name).
+    pub fn is_open(&self) -> bool {
+        !self.writers.is_empty()
+    }
+
     pub fn on_update(&mut self, u: &RealServerUpdate, vs: &str) {
         if let Some(line) = self.rs_change(u, vs) {
             self.write(&line);

@@ -27,7 +27,7 @@ use crate::check::{RealServerKey, RealServerUpdate, ServiceKey};
 use crate::config::model::global::LvsFlushOnStop;
 use crate::config::model::lvs::CheckerScript;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// One IPVS request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -258,6 +258,18 @@ pub struct Syncer<O: IpvsOps> {
     sync_running: Vec<SyncDaemonState>,
     sync_master: bool,
     last_error: Option<String>,
+    /// Virtual server index by key (the first of equal keys, as a linear
+    /// search would find): a checker verdict finds its virtual server in
+    /// constant time, whatever the number of virtual servers.
+    by_key: HashMap<ServiceKey, usize>,
+}
+
+fn index_by_key(spec: &LvsSpec) -> HashMap<ServiceKey, usize> {
+    let mut m = HashMap::with_capacity(spec.virtual_servers.len());
+    for (i, vs) in spec.virtual_servers.iter().enumerate() {
+        m.entry(vs.key.clone()).or_insert(i);
+    }
+    m
 }
 
 fn quorum_event(spec: &LvsSpec, c: &QuorumChange) -> Option<QuorumEvent> {
@@ -321,8 +333,10 @@ impl<O: IpvsOps> Syncer<O> {
             .iter()
             .filter_map(|c| quorum_event(&spec, c))
             .collect();
+        let by_key = index_by_key(&spec);
         (
             Syncer {
+                by_key,
                 ops,
                 spec,
                 state,
@@ -339,6 +353,12 @@ impl<O: IpvsOps> Syncer<O> {
 
     pub fn spec(&self) -> &LvsSpec {
         &self.spec
+    }
+
+    /// keepalived's description of the virtual server `key` names.
+    pub fn vs_name(&self, key: &ServiceKey) -> Option<&str> {
+        let i = *self.by_key.get(key)?;
+        self.spec.virtual_servers.get(i).map(|vs| vs.name.as_str())
     }
 
     pub fn counts(&self) -> OpCounts {
@@ -387,12 +407,7 @@ impl<O: IpvsOps> Syncer<O> {
 
     /// A checker verdict. Applies what changed; returns the quorum change.
     pub fn update(&mut self, u: &RealServerUpdate) -> Vec<QuorumEvent> {
-        let Some(i) = self
-            .spec
-            .virtual_servers
-            .iter()
-            .position(|vs| vs.key == u.key.service)
-        else {
+        let Some(&i) = self.by_key.get(&u.key.service) else {
             tracing::debug!(key = %u.key, "IPVS: update for an unknown real server");
             return Vec::new();
         };
@@ -427,6 +442,7 @@ impl<O: IpvsOps> Syncer<O> {
         let (state, changes) = initial_states(&spec, Some((&self.spec, &self.state)));
         let old_sync = self.spec.sync_daemon.clone();
         let old_timeouts = self.spec.timeouts.clone();
+        self.by_key = index_by_key(&spec);
         self.spec = spec;
         self.state = state;
         let events = changes
