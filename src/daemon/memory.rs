@@ -12,6 +12,10 @@
 //! done ([`SETTLE_AGAIN`] later: becoming MASTER and its delayed
 //! gratuitous ARPs run code once), and after each reload.
 
+/// When the daemon with virtual servers settles after start or a reload:
+/// after the IPVS syncer's pass and the checkers' first round.
+pub const SETTLE_AFTER_IPVS: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// When to settle again after start.
 pub const SETTLE_AGAIN: std::time::Duration = std::time::Duration::from_secs(10);
 

@@ -237,8 +237,18 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         };
         // Everything has started: give back what start-up alone used, then
         // lock what is left; again once the first state changes are done.
-        memory::settle();
-        let _settle_again = AbortOnDrop(tokio::spawn(async {
+        // With virtual servers, the first settle waits for the syncer's
+        // first pass and the checkers' first round instead of competing
+        // with them.
+        let has_vs = !loaded.config.virtual_server.is_empty();
+        if !has_vs {
+            memory::settle();
+        }
+        let _settle_again = AbortOnDrop(tokio::spawn(async move {
+            if has_vs {
+                tokio::time::sleep(memory::SETTLE_AFTER_IPVS).await;
+                memory::settle();
+            }
             tokio::time::sleep(memory::SETTLE_AGAIN).await;
             memory::settle();
         }));
@@ -444,6 +454,8 @@ async fn signal_loop(sig: &mut Signals<'_>, ctl: mpsc::Sender<Control>, stats: S
         }
     };
     systemd::ready(&stats);
+    // The settle after the last reload, if it has not run yet.
+    let mut _pending_settle: Option<AbortOnDrop> = None;
     loop {
         tokio::select! {
             Some(t) = sig.transitions.recv() => {
@@ -484,8 +496,19 @@ async fn signal_loop(sig: &mut Signals<'_>, ctl: mpsc::Sender<Control>, stats: S
                             &sig.bfd.1,
                         );
                     }
-                    // The parse's code and memory are not needed until the next reload.
-                    memory::settle();
+                    // The parse's code and memory are not needed until the
+                    // next reload. With virtual servers, settle once the
+                    // checkers' restart and the syncer's pass are done, not
+                    // in the middle of them (it walks every page we have).
+                    let delay = if new.config.virtual_server.is_empty() {
+                        std::time::Duration::ZERO
+                    } else {
+                        memory::SETTLE_AFTER_IPVS
+                    };
+                    _pending_settle = Some(AbortOnDrop(tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        memory::settle();
+                    })));
                 }
                 systemd::ready(&stats);
             }
