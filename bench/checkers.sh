@@ -9,7 +9,9 @@
 # start lateness of the probes against their schedule (p50/p99/max).
 # keepalived's own checker needs IPVS, so the side-by-side run is
 # bench/checkers-vs-keepalived.sh, inside the QEMU guest of scripts/ipvs-vm.
-# Usage: bench/checkers.sh      env: TCP=10000 HTTP=1000 SETTLE=5 WINDOW=20 THREADS=2 DELAY_LOOP=1
+# Usage: bench/checkers.sh      env: TCP=10000 HTTP=1000 SETTLE=5 WINDOW=20 THREADS=0 DELAY_LOOP=1
+#   THREADS=0: one current-thread runtime, as the daemon runs its checkers
+#   (on their own thread); N: a multi-thread runtime with N workers.
 #   AUTOGROUP_NICE=-10: run server and checker each in its own session with
 #     that scheduler-autogroup nice. With kernel.sched_autogroup_enabled=1,
 #     CPU is shared fairly between sessions and plain `nice` only acts within
@@ -21,7 +23,7 @@ tcp=${TCP:-10000}
 http=${HTTP:-1000}
 settle=${SETTLE:-5}
 window=${WINDOW:-20}
-threads=${THREADS:-2}
+threads=${THREADS:-0}
 delay_loop=${DELAY_LOOP:-1}
 
 # 10,000 listeners plus connections in flight.

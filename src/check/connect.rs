@@ -74,13 +74,12 @@ impl ConnectTarget {
 
     /// A non-blocking socket with the source options applied, not yet connected.
     fn socket(&self) -> std::io::Result<TcpSocket> {
+        // One socket(2) call: SOCK_NONBLOCK here, SOCK_CLOEXEC added by socket2.
         let socket = Socket::new(
             Domain::for_address(self.addr),
-            Type::STREAM,
+            Type::STREAM.nonblocking(),
             Some(Protocol::TCP),
         )?;
-        socket.set_nonblocking(true)?;
-        socket.set_cloexec(true)?;
         if let Some(dev) = &self.bind_if {
             socket.bind_device(Some(dev.as_bytes()))?;
         }

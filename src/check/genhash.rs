@@ -161,14 +161,10 @@ fn digest(a: &GenhashArgs, out: &mut dyn Write) -> Result<(), String> {
     let fetched = runtime.block_on(fetch(&target, tls.as_ref(), protocol, url, &host, body))?;
     let write = |out: &mut dyn Write| -> std::io::Result<()> {
         if a.verbose {
-            writeln!(
-                out,
-                "HTTP status: {} ({:?})",
-                fetched.status, fetched.version
-            )?;
+            writeln!(out, "HTTP status: {} ({})", fetched.status, fetched.version)?;
             writeln!(out, "HTTP header:")?;
             for (name, value) in &fetched.headers {
-                writeln!(out, "{name}: {}", String::from_utf8_lossy(value.as_bytes()))?;
+                writeln!(out, "{name}: {}", String::from_utf8_lossy(value))?;
             }
             writeln!(out, "HTML body:")?;
             out.write_all(fetched.body.as_deref().unwrap_or_default())?;

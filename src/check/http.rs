@@ -18,10 +18,6 @@ use super::body_regex::BodyRegex;
 use super::connect::{describe_addr, io_reason, secs, ConnectTarget};
 use super::probe::{Probe, ProbeFuture, ProbeOutcome};
 use crate::config::model::lvs::{HttpProtocol, SslContext, StatusCodeRange};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper::header::{HeaderValue, CONNECTION, HOST, USER_AGENT};
-use hyper::{Request, Version};
 use md5::{Digest, Md5};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
@@ -227,8 +223,11 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 #[derive(Clone, Debug)]
 pub struct Fetched {
     pub status: u16,
-    pub version: Version,
-    pub headers: hyper::HeaderMap,
+    /// `HTTP/1.0` or `HTTP/1.1`, as the status line said.
+    pub version: &'static str,
+    /// The response headers as received (name, value); filled only with
+    /// [`BodyUse::DigestAndKeep`] (genhash -v), the checks never look at them.
+    pub headers: Vec<(String, Vec<u8>)>,
     /// MD5 of the body, lower-case hex (when the body was read).
     pub digest: Option<String>,
     /// The body (when asked to keep it).
@@ -257,6 +256,17 @@ pub async fn fetch(
     body: BodyUse,
 ) -> Result<Fetched, String> {
     let request = build_request(protocol, path, host)?;
+    fetch_request(target, tls, &request, host, body).await
+}
+
+/// [`fetch`] with the request already written out by [`build_request`].
+pub async fn fetch_request(
+    target: &ConnectTarget,
+    tls: Option<&TlsClient>,
+    request: &[u8],
+    host: &str,
+    body: BodyUse,
+) -> Result<Fetched, String> {
     let stream = target.connect().await?;
     match tls {
         None => exchange(stream, request, body, target.timeout).await,
@@ -307,107 +317,372 @@ fn tls_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn build_request(
-    protocol: HttpProtocol,
-    path: &str,
-    host: &str,
-) -> Result<Request<Empty<Bytes>>, String> {
+/// The request keepalived sends: `GET path HTTP/1.x` with Host and
+/// User-Agent, and `Connection: close` for 1.0c and 1.1 (no body, no
+/// keep-alive). The path must be a valid request target and the host a
+/// valid header value.
+pub fn build_request(protocol: HttpProtocol, path: &str, host: &str) -> Result<Vec<u8>, String> {
     let path = if path.is_empty() { "/" } else { path };
-    let uri: hyper::Uri = path
-        .parse()
-        .map_err(|e| format!("invalid url path '{path}': {e}"))?;
-    let host = HeaderValue::from_str(host).map_err(|_| format!("invalid virtualhost '{host}'"))?;
-    let (version, close) = match protocol {
-        HttpProtocol::Http10 => (Version::HTTP_10, false),
-        HttpProtocol::Http10Close => (Version::HTTP_10, true),
-        HttpProtocol::Http11 => (Version::HTTP_11, true),
-    };
-    let mut builder = Request::get(uri)
-        .version(version)
-        .header(HOST, host)
-        .header(USER_AGENT, USER_AGENT_VALUE);
-    if close {
-        builder = builder.header(CONNECTION, "close");
+    // A request target: visible ASCII, no spaces or controls (RFC 9112 3.2).
+    if !path.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!("invalid url path '{path}': invalid uri character"));
     }
-    builder
-        .body(Empty::new())
-        .map_err(|e| format!("request: {e}"))
+    // A header value: no control characters but tab (RFC 9110 5.5).
+    if host.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(format!("invalid virtualhost '{host}'"));
+    }
+    let (version, close) = match protocol {
+        HttpProtocol::Http10 => ("HTTP/1.0", false),
+        HttpProtocol::Http10Close => ("HTTP/1.0", true),
+        HttpProtocol::Http11 => ("HTTP/1.1", true),
+    };
+    let mut r =
+        format!("GET {path} {version}\r\nHost: {host}\r\nUser-Agent: {USER_AGENT_VALUE}\r\n");
+    if close {
+        r.push_str("Connection: close\r\n");
+    }
+    r.push_str("\r\n");
+    Ok(r.into_bytes())
+}
+
+/// Longest response head accepted.
+const MAX_HEAD: usize = 64 << 10;
+/// Most response headers accepted.
+const MAX_HEADERS: usize = 100;
+
+/// A read buffer over the connection: `buf[start..end]` is unread.
+struct Reader<S> {
+    stream: S,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl<S: AsyncRead + Unpin> Reader<S> {
+    fn unread(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    /// Read more after what is unread (growing the buffer up to `limit`
+    /// bytes of unread data). Ok(0): end of stream.
+    async fn fill(&mut self, limit: usize) -> std::io::Result<usize> {
+        use tokio::io::AsyncReadExt;
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            if self.buf.len() >= limit {
+                return Err(std::io::Error::other("line or response head too large"));
+            }
+            let grown = (self.buf.len() * 2).clamp(4096, limit);
+            self.buf.resize(grown, 0);
+        }
+        let n = self.stream.read(&mut self.buf[self.end..]).await?;
+        self.end += n;
+        Ok(n)
+    }
+}
+
+/// How the body of a response ends (RFC 9112 6.3).
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+/// A body read error for the check's reason.
+fn body_error(e: std::io::Error) -> String {
+    format!("reading the body: {}", io_reason(&e))
 }
 
 /// Send the request and read the answer on an established connection.
 async fn exchange<S>(
-    stream: S,
-    request: Request<Empty<Bytes>>,
+    mut stream: S,
+    request: &[u8],
     body_use: BodyUse,
     timeout: Duration,
 ) -> Result<Fetched, String>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
+    use tokio::io::AsyncWriteExt;
     let work = async {
-        let io = hyper_util::rt::TokioIo::new(stream);
-        let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(io)
+        stream
+            .write_all(request)
             .await
-            .map_err(|e| format!("HTTP: {e}"))?;
-        // The connection is driven here, not in a spawned task, so that
-        // dropping the probe (timeout, stop) closes the socket.
-        let request_and_body = async {
-            let response = sender
-                .send_request(request)
-                .await
-                .map_err(|e| format!("HTTP: {e}"))?;
-            let (head, mut body) = response.into_parts();
-            let mut fetched = Fetched {
-                status: head.status.as_u16(),
-                version: head.version,
-                headers: head.headers,
-                digest: None,
-                body: None,
-            };
-            if body_use == BodyUse::Ignore {
-                return Ok(fetched);
-            }
-            let mut hasher = Md5::new();
-            let mut kept = Vec::new();
-            let mut len = 0usize;
-            while let Some(frame) = body.frame().await {
-                let frame = frame.map_err(|e| format!("reading the body: {e}"))?;
-                if let Ok(data) = frame.into_data() {
-                    len += data.len();
-                    if len > MAX_BODY {
-                        return Err(format!("body larger than {MAX_BODY} bytes"));
-                    }
-                    hasher.update(&data);
-                    if body_use == BodyUse::DigestAndKeep {
-                        kept.extend_from_slice(&data);
-                    }
-                }
-            }
-            fetched.digest = Some(hex(&hasher.finalize()));
-            if body_use == BodyUse::DigestAndKeep {
-                fetched.body = Some(kept);
-            }
-            Ok(fetched)
+            .map_err(|e| format!("HTTP: sending the request: {}", io_reason(&e)))?;
+        stream
+            .flush()
+            .await
+            .map_err(|e| format!("HTTP: sending the request: {}", io_reason(&e)))?;
+        let mut r = Reader {
+            stream,
+            buf: vec![0; 4096],
+            start: 0,
+            end: 0,
         };
-        tokio::pin!(request_and_body);
-        tokio::pin!(conn);
-        let mut conn_done = false;
-        loop {
-            tokio::select! {
-                biased;
-                r = &mut request_and_body => break r,
-                c = &mut conn, if !conn_done => {
-                    conn_done = true;
-                    if let Err(e) = c {
-                        break Err(format!("HTTP: {e}"));
-                    }
-                }
-            }
+        let (mut fetched, framing) = read_head(&mut r, body_use).await?;
+        if body_use == BodyUse::Ignore {
+            return Ok(fetched);
         }
+        let mut sink = BodySink {
+            hasher: Md5::new(),
+            kept: (body_use == BodyUse::DigestAndKeep).then(Vec::new),
+            len: 0,
+        };
+        match framing {
+            Framing::None => {}
+            Framing::Length(n) => read_length(&mut r, &mut sink, n).await?,
+            Framing::Chunked => read_chunked(&mut r, &mut sink).await?,
+            Framing::UntilClose => read_to_close(&mut r, &mut sink).await?,
+        }
+        fetched.digest = Some(hex(&sink.hasher.finalize()));
+        fetched.body = sink.kept;
+        Ok(fetched)
     };
     match tokio::time::timeout(timeout, work).await {
         Ok(r) => r,
         Err(_) => Err(format!("no complete answer within {}", secs(timeout))),
+    }
+}
+
+/// Read and parse the response head (skipping 1xx interim responses).
+async fn read_head<S: AsyncRead + Unpin>(
+    r: &mut Reader<S>,
+    body_use: BodyUse,
+) -> Result<(Fetched, Framing), String> {
+    loop {
+        let parsed = {
+            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut resp = httparse::Response::new(&mut headers);
+            match resp.parse(r.unread()) {
+                Ok(httparse::Status::Complete(len)) => Some(head_of(&resp, len, body_use)?),
+                Ok(httparse::Status::Partial) => None,
+                Err(e) => return Err(format!("HTTP: invalid response head: {e}")),
+            }
+        };
+        match parsed {
+            Some((len, fetched, _))
+                if (100..200).contains(&fetched.status) && fetched.status != 101 =>
+            {
+                r.consume(len);
+            }
+            Some((len, fetched, framing)) => {
+                r.consume(len);
+                return Ok((fetched, framing));
+            }
+            None => match r.fill(MAX_HEAD).await {
+                Ok(0) => {
+                    return Err(if r.unread().is_empty() {
+                        "HTTP: connection closed before a response".into()
+                    } else {
+                        "HTTP: connection closed within the response head".into()
+                    })
+                }
+                Ok(_) => {}
+                Err(e) => return Err(format!("HTTP: reading the response: {}", io_reason(&e))),
+            },
+        }
+    }
+}
+
+/// The parts of a complete head: its length, what the caller sees, and the
+/// body's framing.
+fn head_of(
+    resp: &httparse::Response<'_, '_>,
+    len: usize,
+    body_use: BodyUse,
+) -> Result<(usize, Fetched, Framing), String> {
+    let status = resp.code.unwrap_or(0);
+    let version = if resp.version == Some(0) {
+        "HTTP/1.0"
+    } else {
+        "HTTP/1.1"
+    };
+    let mut chunked = false;
+    let mut length: Option<u64> = None;
+    for h in resp.headers.iter() {
+        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            // The last coding decides (RFC 9112 6.3).
+            chunked = h
+                .value
+                .rsplit(|b| *b == b',')
+                .next()
+                .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if h.name.eq_ignore_ascii_case("content-length") {
+            let n = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or("HTTP: invalid content-length")?;
+            if length.is_some_and(|l| l != n) {
+                return Err("HTTP: conflicting content-length".into());
+            }
+            length = Some(n);
+        }
+    }
+    let framing = if (100..200).contains(&status) || status == 204 || status == 304 {
+        Framing::None
+    } else if chunked {
+        Framing::Chunked
+    } else {
+        match length {
+            Some(0) => Framing::None,
+            Some(n) => Framing::Length(n),
+            None => Framing::UntilClose,
+        }
+    };
+    let headers = if body_use == BodyUse::DigestAndKeep {
+        resp.headers
+            .iter()
+            .map(|h| (h.name.to_owned(), h.value.to_vec()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok((
+        len,
+        Fetched {
+            status,
+            version,
+            headers,
+            digest: None,
+            body: None,
+        },
+        framing,
+    ))
+}
+
+/// Where the body goes: the digest, and a copy when kept.
+struct BodySink {
+    hasher: Md5,
+    kept: Option<Vec<u8>>,
+    len: usize,
+}
+
+impl BodySink {
+    fn take(&mut self, data: &[u8]) -> Result<(), String> {
+        self.len += data.len();
+        if self.len > MAX_BODY {
+            return Err(format!("body larger than {MAX_BODY} bytes"));
+        }
+        self.hasher.update(data);
+        if let Some(k) = &mut self.kept {
+            k.extend_from_slice(data);
+        }
+        Ok(())
+    }
+}
+
+/// A body of `Content-Length` bytes.
+async fn read_length<S: AsyncRead + Unpin>(
+    r: &mut Reader<S>,
+    sink: &mut BodySink,
+    mut left: u64,
+) -> Result<(), String> {
+    if left > MAX_BODY as u64 {
+        return Err(format!("body larger than {MAX_BODY} bytes"));
+    }
+    loop {
+        let have = r.unread();
+        let n = have.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        sink.take(&have[..n])?;
+        r.consume(n);
+        left -= n as u64;
+        if left == 0 {
+            return Ok(());
+        }
+        match r.fill(usize::MAX).await {
+            Ok(0) => return Err("reading the body: connection closed before the end".into()),
+            Ok(_) => {}
+            Err(e) => return Err(body_error(e)),
+        }
+    }
+}
+
+/// A body that ends when the server closes the connection. Over TLS a
+/// close without close_notify also ends it (as keepalived reads it).
+async fn read_to_close<S: AsyncRead + Unpin>(
+    r: &mut Reader<S>,
+    sink: &mut BodySink,
+) -> Result<(), String> {
+    loop {
+        sink.take(r.unread())?;
+        r.consume(r.end - r.start);
+        match r.fill(usize::MAX).await {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(body_error(e)),
+        }
+    }
+}
+
+/// A chunked body (RFC 9112 7.1); trailers are not read.
+async fn read_chunked<S: AsyncRead + Unpin>(
+    r: &mut Reader<S>,
+    sink: &mut BodySink,
+) -> Result<(), String> {
+    const CLOSED: &str = "reading the body: connection closed within a chunk";
+    loop {
+        // The chunk-size line.
+        let size = loop {
+            match httparse::parse_chunk_size(r.unread()) {
+                Ok(httparse::Status::Complete((used, size))) => {
+                    r.consume(used);
+                    break size;
+                }
+                Ok(httparse::Status::Partial) => {}
+                Err(_) => return Err("reading the body: invalid chunk size".into()),
+            }
+            // A size line is short: 4 KiB of it is garbage.
+            match r.fill(4096).await {
+                Ok(0) => return Err(CLOSED.into()),
+                Ok(_) => {}
+                Err(e) => return Err(body_error(e)),
+            }
+        };
+        if size == 0 {
+            return Ok(());
+        }
+        if size > MAX_BODY as u64 {
+            return Err(format!("body larger than {MAX_BODY} bytes"));
+        }
+        // The chunk's data, then its CRLF.
+        let mut left = size + 2;
+        loop {
+            let have = r.unread();
+            let n = have.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let data_n = usize::try_from(left.saturating_sub(2))
+                .unwrap_or(usize::MAX)
+                .min(n);
+            sink.take(&have[..data_n])?;
+            let crlf = &have[data_n..n];
+            let crlf_at = (size + 2 - left).saturating_sub(size) as usize;
+            if crlf
+                .iter()
+                .enumerate()
+                .any(|(i, b)| *b != b"\r\n"[crlf_at + i])
+            {
+                return Err("reading the body: invalid chunk end".into());
+            }
+            r.consume(n);
+            left -= n as u64;
+            if left == 0 {
+                break;
+            }
+            match r.fill(usize::MAX).await {
+                Ok(0) => return Err(CLOSED.into()),
+                Ok(_) => {}
+                Err(e) => return Err(body_error(e)),
+            }
+        }
     }
 }
 
@@ -426,8 +701,9 @@ pub fn hex(bytes: &[u8]) -> String {
 pub struct HttpProbe {
     target: ConnectTarget,
     tls: Option<TlsClient>,
-    protocol: HttpProtocol,
     urls: Vec<UrlCheck>,
+    /// Per url: the request bytes, written once (or why they cannot be).
+    requests: Vec<Result<Vec<u8>, String>>,
 }
 
 impl HttpProbe {
@@ -438,15 +714,23 @@ impl HttpProbe {
         protocol: HttpProtocol,
         urls: Vec<UrlCheck>,
     ) -> Self {
+        let requests = urls
+            .iter()
+            .map(|u| build_request(protocol, &u.path, &u.host))
+            .collect();
         HttpProbe {
             target,
             tls,
-            protocol,
             urls,
+            requests,
         }
     }
 
-    async fn check_url(&self, url: &UrlCheck) -> Result<(), String> {
+    async fn check_url(
+        &self,
+        url: &UrlCheck,
+        request: &Result<Vec<u8>, String>,
+    ) -> Result<(), String> {
         let body = if url.regex.is_some() {
             BodyUse::DigestAndKeep
         } else if url.digest.is_some() {
@@ -454,15 +738,12 @@ impl HttpProbe {
         } else {
             BodyUse::Ignore
         };
-        let fetched = fetch(
-            &self.target,
-            self.tls.as_ref(),
-            self.protocol,
-            &url.path,
-            &url.host,
-            body,
-        )
-        .await
+        let fetched = match request {
+            Ok(request) => {
+                fetch_request(&self.target, self.tls.as_ref(), request, &url.host, body).await
+            }
+            Err(e) => Err(e.clone()),
+        }
         .map_err(|e| format!("{}: {e}", url.path))?;
         if !url.accepts_status(fetched.status) {
             return Err(format!("{}: status {}", url.path, fetched.status));
@@ -489,8 +770,8 @@ impl Probe for HttpProbe {
             if self.urls.is_empty() {
                 return ProbeOutcome::Down("no url to check".into());
             }
-            for url in &self.urls {
-                if let Err(reason) = self.check_url(url).await {
+            for (url, request) in self.urls.iter().zip(&self.requests) {
+                if let Err(reason) = self.check_url(url, request).await {
                     return ProbeOutcome::Down(reason);
                 }
             }
@@ -563,16 +844,130 @@ mod tests {
 
     #[test]
     fn requests_follow_http_protocol() {
-        let r = build_request(HttpProtocol::Http10, "", "h").unwrap();
-        assert_eq!(r.version(), Version::HTTP_10);
-        assert_eq!(r.uri(), "/");
-        assert!(r.headers().get(CONNECTION).is_none());
-        let r = build_request(HttpProtocol::Http10Close, "/x?y=1", "h").unwrap();
-        assert_eq!(r.headers().get(CONNECTION).unwrap(), "close");
-        let r = build_request(HttpProtocol::Http11, "/", "h").unwrap();
-        assert_eq!(r.version(), Version::HTTP_11);
+        let text =
+            |p, path, host| String::from_utf8(build_request(p, path, host).unwrap()).unwrap();
+        assert_eq!(
+            text(HttpProtocol::Http10, "", "h"),
+            "GET / HTTP/1.0\r\nHost: h\r\nUser-Agent: KeepAliveClient\r\n\r\n"
+        );
+        assert_eq!(
+            text(HttpProtocol::Http10Close, "/x?y=1", "h"),
+            "GET /x?y=1 HTTP/1.0\r\nHost: h\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\n\r\n"
+        );
+        assert!(text(HttpProtocol::Http11, "/", "h").starts_with("GET / HTTP/1.1\r\n"));
+        assert!(text(HttpProtocol::Http11, "/", "h").contains("\r\nConnection: close\r\n"));
         assert!(build_request(HttpProtocol::Http11, "/a b", "h").is_err());
         assert!(build_request(HttpProtocol::Http11, "/", "bad\nhost").is_err());
+    }
+
+    /// Runs `exchange` against a canned answer.
+    fn answer(raw: &[u8], body: BodyUse) -> Result<Fetched, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let raw = raw.to_vec();
+        rt.block_on(async move {
+            let (client, mut server) = tokio::io::duplex(64);
+            let serve = async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut req = [0u8; 256];
+                let _ = server.read(&mut req).await;
+                // Small writes: the parser must cope with any split.
+                for part in raw.chunks(7) {
+                    if server.write_all(part).await.is_err() {
+                        return;
+                    }
+                }
+            };
+            let (r, ()) = tokio::join!(
+                exchange(
+                    client,
+                    b"GET / HTTP/1.0\r\n\r\n",
+                    body,
+                    Duration::from_secs(5)
+                ),
+                serve
+            );
+            r
+        })
+    }
+
+    #[test]
+    fn responses_by_length_chunks_and_close() {
+        let want = hex(&Md5::digest(b"hello, checker\n"));
+        let by_length = b"HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\nhello, checker\nTRAILING";
+        let f = answer(by_length, BodyUse::DigestAndKeep).unwrap();
+        assert_eq!((f.status, f.version), (200, "HTTP/1.1"));
+        assert_eq!(f.digest.as_deref(), Some(want.as_str()));
+        assert_eq!(
+            f.headers,
+            vec![("Content-Length".to_owned(), b"15".to_vec())]
+        );
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                        7\r\nhello, \r\n8;ext=1\r\nchecker\n\r\n0\r\nX-Trailer: 1\r\n\r\n";
+        let f = answer(chunked, BodyUse::DigestAndKeep).unwrap();
+        assert_eq!(f.body.as_deref(), Some(&b"hello, checker\n"[..]));
+        assert_eq!(f.digest.as_deref(), Some(want.as_str()));
+        let to_close = b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\nhello, checker\n";
+        let f = answer(to_close, BodyUse::Digest).unwrap();
+        assert_eq!(
+            (f.version, f.digest.as_deref()),
+            ("HTTP/1.0", Some(want.as_str()))
+        );
+        assert!(f.headers.is_empty() && f.body.is_none());
+        let interim = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 No\r\nContent-Length: 0\r\n\r\n";
+        let f = answer(interim, BodyUse::Digest).unwrap();
+        assert_eq!(f.status, 503);
+        assert_eq!(
+            f.digest.as_deref(),
+            Some("d41d8cd98f00b204e9800998ecf8427e")
+        );
+        let f = answer(b"HTTP/1.1 204 No Content\r\n\r\n", BodyUse::Digest).unwrap();
+        assert_eq!(f.status, 204);
+        let f = answer(b"HTTP/1.1 200 OK\r\n\r\n", BodyUse::Ignore).unwrap();
+        assert_eq!((f.status, f.digest), (200, None));
+    }
+
+    #[test]
+    fn broken_responses_are_errors() {
+        for (raw, why) in [
+            (&b""[..], "before a response"),
+            (b"HTTP/1.1 200 OK\r\nContent-", "within the response head"),
+            (b"SSH-2.0-OpenSSH\r\n\r\n", "invalid response head"),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+                "before the end",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+                "invalid content-length",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                "invalid chunk size",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcd",
+                "invalid chunk end",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+                "within a chunk",
+            ),
+        ] {
+            match answer(raw, BodyUse::Digest) {
+                Err(e) => assert!(e.contains(why), "{e} / {why}"),
+                Ok(f) => panic!("{f:?} / {why}"),
+            }
+        }
+        let huge = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY + 1
+        );
+        assert!(answer(huge.as_bytes(), BodyUse::Digest)
+            .unwrap_err()
+            .contains("larger than"));
     }
 
     #[test]

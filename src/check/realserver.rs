@@ -634,7 +634,8 @@ impl RealServerShared {
         timers: &CheckerTimers,
         log_all_failures: bool,
     ) -> Duration {
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         let was_alive = state.health.verdict().alive;
         let step = state.health.on_outcome(index, &outcome);
         let up_now = state.health.checker(index).is_some_and(|c| c.is_up());
@@ -646,16 +647,19 @@ impl RealServerShared {
         status.up = up_now;
         status.retries_used = retries_used;
         status.last_latency = Some(latency);
-        let reason = match &outcome {
-            ProbeOutcome::Up => "up".to_owned(),
-            ProbeOutcome::UpWithWeight(w) => format!("up, weight {w}"),
+        let reason: std::borrow::Cow<'_, str> = match &outcome {
+            ProbeOutcome::Up => "up".into(),
+            ProbeOutcome::UpWithWeight(w) => format!("up, weight {w}").into(),
             ProbeOutcome::Down(why) => {
                 status.failures += 1;
-                why.clone()
+                why.as_str().into()
             }
         };
-        status.last_result = Some(reason.clone());
-        let description = status.description.clone();
+        // The same result as last time (the common case) allocates nothing.
+        if status.last_result.as_deref() != Some(&*reason) {
+            status.last_result = Some(reason.clone().into_owned());
+        }
+        let description = &status.description;
         match step.checker.changed {
             Some(true) => tracing::info!("{description} of {}: up", self.key),
             Some(false) => tracing::warn!("{description} of {}: down ({reason})", self.key),
@@ -677,7 +681,7 @@ impl RealServerShared {
                 self.notify(verdict.alive);
             }
         }
-        drop(state);
+        drop(guard);
         timers.delay(step.checker.next)
     }
 

@@ -2,6 +2,12 @@
 //! runtime with the IPVS syncer's verdict channel, read by `status`, and
 //! swapped on reload.
 //!
+//! The checkers run on a thread of their own with a current-thread tokio
+//! runtime: thousands of probes a second wake one thread that does all the
+//! work, instead of worker threads waking and stealing from each other (under
+//! emulation each of those wake-ups is an inter-processor interrupt). Their
+//! verdicts cross to the main runtime on the syncer's channel.
+//!
 //! On reload the checkers restart only when something they depend on
 //! changed (virtual servers, their groups, track files, SSL settings):
 //! restarted checkers begin from their configured initial state (up, or down
@@ -51,6 +57,33 @@ struct Running {
     set: Option<CheckerSet>,
     inputs: Option<Inputs>,
     bfd: crate::bfd::Sessions,
+    thread: Option<CheckerThread>,
+}
+
+/// The checkers' thread; it ends when this is dropped.
+struct CheckerThread {
+    handle: tokio::runtime::Handle,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl CheckerThread {
+    fn spawn() -> std::io::Result<CheckerThread> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("checkers".into())
+            .spawn(move || {
+                // Runs the checker tasks until the slot goes away.
+                let _ = rt.block_on(stopped);
+            })?;
+        Ok(CheckerThread {
+            handle,
+            _stop: stop,
+        })
+    }
 }
 
 /// The running checker set, shared with the status socket.
@@ -67,21 +100,39 @@ impl Slot {
         self.lock().bfd = sessions;
     }
 
-    /// Start the checkers of `cfg` (inside the main runtime).
+    /// Start the checkers of `cfg` on the checker thread (started on first
+    /// use; called inside the main runtime).
     pub fn start(&self, cfg: &Config, tx: UnboundedSender<RealServerUpdate>) {
         let bfd = self.lock().bfd.clone();
         let plan = crate::check::realserver::plan_with_bfd(cfg, &bfd);
         for w in &plan.warnings {
             tracing::warn!("checker not run: {w}");
         }
-        let set = crate::check::realserver::start_plan(
-            plan,
-            ScriptRunner::new(MAX_CONCURRENT_NOTIFY),
-            tx,
-            Default::default(),
-        );
-        tracing::info!(checkers = set.checkers(), "real-server checkers started");
         let mut r = self.lock();
+        if r.thread.is_none() {
+            match CheckerThread::spawn() {
+                Ok(t) => r.thread = Some(t),
+                Err(e) => {
+                    tracing::warn!("no checker thread ({e}); checkers run on the main runtime")
+                }
+            }
+        }
+        let handle = r
+            .thread
+            .as_ref()
+            .map_or_else(tokio::runtime::Handle::current, |t| t.handle.clone());
+        let set = {
+            // Every task of the set (probes, notify scripts, ha_suspend's
+            // address watch) is spawned on the checker thread.
+            let _on_checker_thread = handle.enter();
+            crate::check::realserver::start_plan(
+                plan,
+                ScriptRunner::new(MAX_CONCURRENT_NOTIFY),
+                tx,
+                Default::default(),
+            )
+        };
+        tracing::info!(checkers = set.checkers(), "real-server checkers started");
         if let Some(mut old) = r.set.replace(set) {
             old.stop();
         }
