@@ -105,19 +105,13 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         "keepalived-rs started"
     );
 
-    // VRRP alone needs no worker threads here: signals, status and
-    // trackers are light, and each thread costs a stack and an allocator
-    // heap. Health checkers get two workers.
-    let rt = if loaded.config.virtual_server.is_empty() {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-    };
+    // No worker threads here: signals, status, metrics and trackers are
+    // light, and each thread costs a stack and an allocator heap. The VRRP
+    // engine, the real-server checkers and the IPVS syncer have threads of
+    // their own.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
     let rt = match rt {
         Ok(rt) => rt,
         Err(e) => {
