@@ -135,11 +135,10 @@ fn main() -> ExitCode {
         opts.preprocess.config_id = id.clone();
     }
     if let Some(target) = &cli.config_test {
-        let (loaded, tree) = config::load_file_with_tree(&cli.use_file, &opts);
+        let loaded = config::load_file(&cli.use_file, &opts);
         let code = config_test(&loaded, target);
-        // The process ends here: freeing a large model and statement tree
-        // piece by piece would only cost time.
-        std::mem::forget(tree);
+        // The process ends here: freeing a large model piece by piece would
+        // only cost time.
         std::mem::forget(loaded);
         return code;
     }

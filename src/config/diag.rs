@@ -8,14 +8,108 @@
 //! without script security are tracked separately (exit 5).
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// A configuration file's name, as a small id into a process-wide table of
+/// the names seen (after include resolution).  A large configuration has a
+/// location for each of its words: an id keeps them small (12 bytes instead
+/// of 24) and copying one touches no reference count.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FileId(u32);
+
+/// The names behind [`FileId`]s: each name once (id 0 is the empty name), so
+/// that a reload naming the same files adds nothing.
+#[derive(Default)]
+struct FileNames {
+    names: Vec<Arc<str>>,
+    ids: HashMap<Arc<str>, u32>,
+}
+
+fn file_names() -> std::sync::MutexGuard<'static, FileNames> {
+    static NAMES: OnceLock<Mutex<FileNames>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let empty: Arc<str> = Arc::from("");
+        Mutex::new(FileNames {
+            names: vec![empty.clone()],
+            ids: HashMap::from([(empty, 0)]),
+        })
+    });
+    // The table is only appended to: a panic elsewhere cannot leave it torn.
+    names.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl FileId {
+    /// The id of `name`, adding it to the table when it is new.
+    pub fn intern(name: &str) -> FileId {
+        let mut t = file_names();
+        if let Some(&id) = t.ids.get(name) {
+            return FileId(id);
+        }
+        let id = u32::try_from(t.names.len()).unwrap_or(u32::MAX);
+        if id == u32::MAX {
+            // Four billion distinct names: say nothing rather than mix them up.
+            return FileId(0);
+        }
+        let name: Arc<str> = Arc::from(name);
+        t.names.push(name.clone());
+        t.ids.insert(name, id);
+        FileId(id)
+    }
+
+    /// The file's name.
+    pub fn name(self) -> Arc<str> {
+        let t = file_names();
+        t.names
+            .get(self.0 as usize)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(""))
+    }
+}
+
+impl From<&str> for FileId {
+    fn from(name: &str) -> FileId {
+        FileId::intern(name)
+    }
+}
+
+impl fmt::Display for FileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl fmt::Debug for FileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.name(), f)
+    }
+}
+
+impl PartialEq<str> for FileId {
+    fn eq(&self, other: &str) -> bool {
+        *self.name() == *other
+    }
+}
+
+impl Serialize for FileId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for FileId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FileId, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(FileId::intern(&name))
+    }
+}
 
 /// Where something came from in the configuration sources.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Location {
     /// The file as it was named (after include resolution).
-    pub file: Arc<str>,
+    pub file: FileId,
     /// 1-based line number in that file.
     pub line: u32,
     /// 1-based column (in bytes) of the token the message is about.
@@ -23,7 +117,7 @@ pub struct Location {
 }
 
 impl Location {
-    pub fn new(file: Arc<str>, line: u32, col: u32) -> Self {
+    pub fn new(file: FileId, line: u32, col: u32) -> Self {
         Location { file, line, col }
     }
 }

@@ -11,7 +11,7 @@ pub mod model;
 pub mod preprocess;
 pub mod values;
 
-use diag::{Diagnostics, Location, Severity};
+use diag::{Diagnostics, FileId, Location, Severity};
 use model::Config;
 use std::path::Path;
 use std::rc::Rc;
@@ -41,15 +41,8 @@ pub fn is_toml(path: &Path) -> bool {
 
 /// Load a configuration file (keepalived.conf syntax or TOML).
 pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
-    load_file_with_tree(path, opts).0
-}
-
-/// [`load_file`], also handing back the statement tree the model was built
-/// from (empty for TOML), so that a one-shot command that is about to exit
-/// can leave it in place instead of freeing it node by node.
-pub fn load_file_with_tree(path: &Path, opts: &LoadOptions) -> (Loaded, Rc<[ast::Node]>) {
     if is_toml(path) {
-        return (load_toml_file(path, opts), Rc::from(Vec::new()));
+        return load_toml_file(path, opts);
     }
     let mut diags = Diagnostics::new();
     let mut tree_diags = Diagnostics::new();
@@ -76,30 +69,26 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Loaded {
         &mut tree_diags,
     );
     diags.extend(tree_diags);
-    finish(tree, diags, opts).0
+    finish(tree, diags, opts)
 }
 
-fn finish(
-    tree: Vec<ast::Node>,
-    mut diags: Diagnostics,
-    opts: &LoadOptions,
-) -> (Loaded, Rc<[ast::Node]>) {
+fn finish(tree: Vec<ast::Node>, mut diags: Diagnostics, opts: &LoadOptions) -> Loaded {
     let tree: Rc<[ast::Node]> = tree.into();
     let mut cx = build::Cx::new(&mut diags, opts.build.clone());
-    let config = build::build(&tree, &mut cx);
+    // The tree is freed as the model is built (see `build::build`).
+    let config = build::build(tree, &mut cx);
     let spans = std::mem::take(&mut cx.spans);
-    let loaded = Loaded {
+    Loaded {
         config,
         diags,
         spans,
-    };
-    (loaded, tree)
+    }
 }
 
 /// Load the TOML form of the model, then run the same semantic checks.
 pub fn load_toml_file(path: &Path, opts: &LoadOptions) -> Loaded {
     let mut diags = Diagnostics::new();
-    let name: std::sync::Arc<str> = std::sync::Arc::from(path.to_string_lossy().as_ref());
+    let name = FileId::intern(&path.to_string_lossy());
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
@@ -119,12 +108,7 @@ pub fn load_toml_file(path: &Path, opts: &LoadOptions) -> Loaded {
     load_toml_str(name, &text, opts, diags)
 }
 
-fn load_toml_str(
-    name: std::sync::Arc<str>,
-    text: &str,
-    opts: &LoadOptions,
-    mut diags: Diagnostics,
-) -> Loaded {
+fn load_toml_str(name: FileId, text: &str, opts: &LoadOptions, mut diags: Diagnostics) -> Loaded {
     match toml::from_str::<Config>(text) {
         Ok(config) => {
             let mut cx = build::Cx::new(&mut diags, opts.build.clone());

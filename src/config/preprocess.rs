@@ -20,10 +20,9 @@
 //! Every byte of a logical line keeps the column it came from, so diagnostics
 //! can name file:line:column even after substitution.
 
-use super::diag::{Diagnostics, Location, Severity};
+use super::diag::{Diagnostics, FileId, Location, Severity};
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// keepalived reads lines into a 1024-byte buffer; we allow much longer lines but
 /// bound expansion so a recursive definition cannot exhaust memory.
@@ -52,8 +51,13 @@ pub struct MappedStr {
 
 impl MappedStr {
     pub fn from_source(text: &str, first_col: u32) -> Self {
+        Self::from_source_owned(text.to_owned(), first_col)
+    }
+
+    /// [`MappedStr::from_source`], taking the text rather than copying it.
+    fn from_source_owned(text: String, first_col: u32) -> Self {
         MappedStr {
-            text: text.to_owned(),
+            text,
             segs: vec![(0, first_col, true)],
         }
     }
@@ -148,8 +152,36 @@ impl MappedStr {
     fn trim_start(&mut self) {
         let n = self.text.len() - self.text.trim_start_matches([' ', '\t']).len();
         if n > 0 {
-            *self = self.slice(n, self.text.len());
+            self.drop_front(n);
         }
+    }
+
+    /// `*self = self.slice(n, self.text.len())`, in place: most lines are
+    /// indented, and this runs on each of them.
+    fn drop_front(&mut self, n: usize) {
+        let len = self.text.len();
+        if n >= len {
+            *self = self.slice(n, len);
+            return;
+        }
+        // As `segs_from(n, -n)`: the segment of byte `n` now starts at 0,
+        // the later ones move back by `n`; then as `slice`, only those
+        // that start inside the text are kept.
+        let p = n as u32;
+        let idx = self.segs.partition_point(|s| s.0 <= p);
+        let linear = idx
+            .checked_sub(1)
+            .and_then(|i| self.segs.get(i))
+            .is_none_or(|s| s.2);
+        let col = self.col_at(n);
+        self.segs.drain(..idx);
+        for s in &mut self.segs {
+            s.0 = (i64::from(s.0) - n as i64).max(0) as u32;
+        }
+        self.segs.insert(0, (0, col, linear));
+        let rest = len - n;
+        self.segs.retain(|s| (s.0 as usize) < rest);
+        self.text.drain(..n);
     }
 
     fn trim_end(&mut self) {
@@ -162,13 +194,13 @@ impl MappedStr {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
     pub text: MappedStr,
-    pub file: Arc<str>,
+    pub file: FileId,
     pub line: u32,
 }
 
 impl Line {
     pub fn location(&self, byte: usize) -> Location {
-        Location::new(self.file.clone(), self.line, self.text.col_at(byte))
+        Location::new(self.file, self.line, self.text.col_at(byte))
     }
 }
 
@@ -233,7 +265,7 @@ struct IncludeStrictness {
 }
 
 struct OpenFile {
-    name: Arc<str>,
+    name: FileId,
     dir: PathBuf,
     /// The whole file; lines are cut from it one at a time.
     text: String,
@@ -283,7 +315,7 @@ struct Seq {
 struct Expansion {
     lines: VecDeque<MappedStr>,
     seq_depth: usize,
-    file: Arc<str>,
+    file: FileId,
     line: u32,
 }
 
@@ -302,7 +334,7 @@ pub struct Preprocessor<'d> {
     /// can check substitution stays linear (see [`Resume`]).
     pub(crate) dollars_scanned: u64,
     /// Where the most recent line came from (for generated lines).
-    last_origin: (Arc<str>, u32),
+    last_origin: (FileId, u32),
     /// `@ID` lines whose id is not ours: the first one's location and every
     /// such id. Said once at the end when no `@ID` line was ours (keepalived
     /// is silent; a wrong config id quietly drops a director's settings).
@@ -349,7 +381,7 @@ impl<'d> Preprocessor<'d> {
             rng,
             generated: 0,
             dollars_scanned: 0,
-            last_origin: (Arc::from(""), 0),
+            last_origin: (FileId::default(), 0),
             other_ids: None,
             own_id_seen: false,
             finished: false,
@@ -393,12 +425,12 @@ impl<'d> Preprocessor<'d> {
     }
 
     /// Next physical line from the include stack, with its origin.
-    fn next_file_line(&mut self) -> Option<(String, Arc<str>, u32)> {
+    fn next_file_line(&mut self) -> Option<(String, FileId, u32)> {
         loop {
             let frame = self.stack.last_mut()?;
             if let Some(file) = frame.current.as_mut() {
                 if let Some((text, line_no)) = file.next_line() {
-                    return Some((text, file.name.clone(), line_no));
+                    return Some((text, file.name, line_no));
                 }
                 frame.current = None;
             }
@@ -418,11 +450,11 @@ impl<'d> Preprocessor<'d> {
     }
 
     fn open(&mut self, path: &Path) -> Option<OpenFile> {
-        let name: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
+        let name = FileId::intern(&path.to_string_lossy());
         match std::fs::read(path) {
             Ok(bytes) => Some(Self::file_from_bytes(name, path, bytes)),
             Err(e) => {
-                let loc = Location::new(self.last_origin.0.clone(), self.last_origin.1, 1);
+                let loc = Location::new(self.last_origin.0, self.last_origin.1, 1);
                 self.error(
                     loc,
                     "include",
@@ -436,7 +468,7 @@ impl<'d> Preprocessor<'d> {
         }
     }
 
-    fn file_from_bytes(name: Arc<str>, path: &Path, bytes: Vec<u8>) -> OpenFile {
+    fn file_from_bytes(name: FileId, path: &Path, bytes: Vec<u8>) -> OpenFile {
         // Configuration files are text; invalid UTF-8 is replaced rather than refused,
         // as keepalived reads bytes. Valid text is taken as it is, not copied.
         let text = String::from_utf8(bytes)
@@ -472,7 +504,7 @@ impl<'d> Preprocessor<'d> {
                     Some(text) => {
                         let line = Line {
                             text,
-                            file: exp.file.clone(),
+                            file: exp.file,
                             line: exp.line,
                         };
                         if exp.lines.is_empty() {
@@ -488,7 +520,7 @@ impl<'d> Preprocessor<'d> {
                 }
             }
             let (mut raw, file, line_no) = self.next_file_line()?;
-            self.last_origin = (file.clone(), line_no);
+            self.last_origin = (file, line_no);
             // Physical continuation lines: a trailing '\' outside a definition joins
             // the next line (inside a definition the definition code handles it).
             while raw.ends_with('\r') {
@@ -502,8 +534,8 @@ impl<'d> Preprocessor<'d> {
                 }
                 continue;
             }
-            let mut text = MappedStr::from_source(&raw, 1);
-            let commented_cont = decomment(&mut text, &mut *self.diags, &file, line_no);
+            let mut text = MappedStr::from_source_owned(raw, 1);
+            let commented_cont = decomment(&mut text, &mut *self.diags, file, line_no);
             if text.text.is_empty() {
                 continue;
             }
@@ -522,7 +554,7 @@ impl<'d> Preprocessor<'d> {
                             }
                             let mut more = MappedStr::from_source(&next, 1);
                             let more_commented =
-                                decomment(&mut more, &mut *self.diags, &nfile, nline);
+                                decomment(&mut more, &mut *self.diags, nfile, nline);
                             if !text.text.is_empty() && !more.text.is_empty() {
                                 text.push_str(&MappedStr::uniform(" ", text.col_at(usize::MAX)));
                             }
@@ -556,7 +588,7 @@ impl<'d> Preprocessor<'d> {
     fn count_generated(&mut self) -> Option<()> {
         self.generated += 1;
         if self.generated > MAX_GENERATED_LINES {
-            let loc = Location::new(self.last_origin.0.clone(), self.last_origin.1, 1);
+            let loc = Location::new(self.last_origin.0, self.last_origin.1, 1);
             self.diags.fatal(
                 &loc,
                 "~SEQ",
@@ -593,7 +625,7 @@ impl<'d> Preprocessor<'d> {
         }
         Some(Line {
             text,
-            file: self.last_origin.0.clone(),
+            file: self.last_origin.0,
             line: self.last_origin.1,
         })
     }
@@ -705,7 +737,7 @@ impl<'d> Preprocessor<'d> {
                         Substitution::None => break,
                         Substitution::Done(next) => {
                             let len = line.text.text.len();
-                            decomment(&mut line.text, &mut *self.diags, &line.file, line.line);
+                            decomment(&mut line.text, &mut *self.diags, line.file, line.line);
                             // decomment only removes bytes, except that it puts
                             // back a final `\` it took off: the same length is
                             // the same text.
@@ -768,7 +800,7 @@ impl<'d> Preprocessor<'d> {
             if !rest.text.is_empty() {
                 self.residue = Some(Line {
                     text: rest,
-                    file: line.file.clone(),
+                    file: line.file,
                     line: line.line,
                 });
             }
@@ -867,7 +899,7 @@ impl<'d> Preprocessor<'d> {
         let mut args = MappedStr::uniform(&t[args_start..close], 1);
         let mut fake = Line {
             text: std::mem::take(&mut args),
-            file: Arc::from(""),
+            file: FileId::default(),
             line: 0,
         };
         if fake.text.text.contains('$') {
@@ -966,7 +998,7 @@ impl<'d> Preprocessor<'d> {
                     self.expansions.push(Expansion {
                         lines: rest,
                         seq_depth: self.seqs.len(),
-                        file: line.file.clone(),
+                        file: line.file,
                         line: line.line,
                     });
                 }
@@ -1413,7 +1445,7 @@ pub fn expand_braces(pattern: &str) -> Vec<String> {
 /// continues the line (`foo # note \` is `foo\`: corpus 055 relies on it
 /// inside a multi-line definition).  Returns whether that `\` was inside the
 /// comment.
-fn decomment(s: &mut MappedStr, diags: &mut Diagnostics, file: &Arc<str>, line: u32) -> bool {
+fn decomment(s: &mut MappedStr, diags: &mut Diagnostics, file: FileId, line: u32) -> bool {
     s.trim_start();
     let mut quote = false;
     let mut cut = None;
@@ -1442,7 +1474,7 @@ fn decomment(s: &mut MappedStr, diags: &mut Diagnostics, file: &Arc<str>, line: 
         i += 1;
     }
     if quote {
-        let loc = Location::new(file.clone(), line, s.col_at(0));
+        let loc = Location::new(file, line, s.col_at(0));
         diags.error(&loc, "\"", format!("unterminated quote in '{}'", s.text));
     }
     if let Some(c) = cut {
@@ -1466,7 +1498,7 @@ pub fn open_file<'d>(
     diags: &'d mut Diagnostics,
 ) -> Preprocessor<'d> {
     let mut pp = Preprocessor::new(opts, diags);
-    let name: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
+    let name = FileId::intern(&path.to_string_lossy());
     match std::fs::read(path) {
         Ok(bytes) => {
             let file = Preprocessor::file_from_bytes(name, path, bytes);
@@ -1497,7 +1529,7 @@ pub fn open_str<'d>(
 ) -> Preprocessor<'d> {
     let mut pp = Preprocessor::new(opts, diags);
     let path = dir.join(name);
-    let file = Preprocessor::file_from_bytes(Arc::from(name), &path, text.as_bytes().to_vec());
+    let file = Preprocessor::file_from_bytes(FileId::intern(name), &path, text.as_bytes().to_vec());
     pp.stack.push(IncludeFrame {
         pending: VecDeque::new(),
         current: Some(file),
@@ -1786,7 +1818,7 @@ mod tests {
             .map(|l| {
                 (
                     l.text.text,
-                    l.file.rsplit('/').next().unwrap().to_owned(),
+                    l.file.name().rsplit('/').next().unwrap().to_owned(),
                     l.line,
                 )
             })

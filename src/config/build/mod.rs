@@ -281,20 +281,28 @@ impl<'a> Cx<'a> {
     /// Walk the top-level statements for the passes of keepalived in `phase`
     /// (see [`Cx::run_block`]): root keywords read in none of these passes
     /// are skipped, as keepalived skips them.
+    ///
+    /// With `consume`, each top-level statement is taken out of `nodes` when
+    /// it is read, if nothing else shares the list, and dropped with its
+    /// block once applied: the last walk frees the tree as it builds the
+    /// model, so the two are not whole in memory together.
     fn apply_top<T>(
         &mut self,
         target: &mut T,
-        nodes: &Rc<[Node]>,
+        nodes: Rc<[Node]>,
         table: &[Keyword<T>],
         phase: u8,
+        consume: bool,
     ) {
         let mut queue = Queue::default();
+        let stop = nodes.len();
         queue.push_front(Chunk {
-            stmts: nodes.clone(),
+            stmts: nodes,
             next: 0,
-            stop: nodes.len(),
+            stop,
             end: None,
             top_level: true,
+            consume,
             origin: None,
         });
         self.run_block(target, table, queue, Some(phase));
@@ -582,21 +590,25 @@ pub(crate) enum Item {
     Eof,
 }
 
-/// A statement of the tree, shared rather than copied: the block it is in and
-/// its place there.
+/// A statement of the tree, shared rather than copied (the block it is in and
+/// its place there), or taken out of a top-level list that is read for the
+/// last time (see [`Cx::apply_top`]).
 #[derive(Clone, Debug)]
-pub(crate) struct StmtRef {
-    siblings: Rc<[Node]>,
-    index: usize,
+pub(crate) enum StmtRef {
+    Shared { siblings: Rc<[Node]>, index: usize },
+    Owned(Box<Node>),
 }
 
 impl std::ops::Deref for StmtRef {
     type Target = Node;
 
     fn deref(&self) -> &Node {
-        // `index` is always in range: only `Queue::pop_front` makes these,
-        // from a chunk's unread statements.
-        &self.siblings[self.index]
+        match self {
+            // `index` is always in range: only `Queue::pop_front` makes
+            // these, from a chunk's unread statements.
+            StmtRef::Shared { siblings, index } => &siblings[*index],
+            StmtRef::Owned(node) => node,
+        }
     }
 }
 
@@ -611,6 +623,9 @@ pub(crate) struct Chunk {
     /// Whether the statements may include extra `}`s (statements named `}`):
     /// only the top level's own statements do (see `ast::build_tree_from`).
     top_level: bool,
+    /// Take each statement out of `stmts` as it is read, when `stmts` is not
+    /// shared (the top level's last walk, see [`Cx::apply_top`]).
+    consume: bool,
     /// At top level only: set when the statements escaped from a root block.
     origin: Option<Rc<Origin>>,
 }
@@ -631,6 +646,7 @@ impl Chunk {
             stop: range.end,
             end: Some(end_item(owner)),
             top_level: false,
+            consume: false,
             origin,
         }
     }
@@ -658,11 +674,21 @@ impl Queue {
         loop {
             let chunk = self.chunks.last_mut()?;
             if chunk.next < chunk.stop {
-                let stmt = StmtRef {
-                    siblings: chunk.stmts.clone(),
-                    index: chunk.next,
-                };
+                let index = chunk.next;
                 chunk.next += 1;
+                // Statements before `next` are never read again: one taken
+                // out leaves an empty statement behind, which nothing sees.
+                let taken = if chunk.consume {
+                    Rc::get_mut(&mut chunk.stmts)
+                        .and_then(|s| s.get_mut(index))
+                        .map(|n| StmtRef::Owned(Box::new(std::mem::take(n))))
+                } else {
+                    None
+                };
+                let stmt = taken.unwrap_or_else(|| StmtRef::Shared {
+                    siblings: chunk.stmts.clone(),
+                    index,
+                });
                 return Some((Item::Stmt(stmt), chunk.origin.clone()));
             }
             let end = chunk.end.take();
@@ -812,6 +838,7 @@ fn cut_items(nodes: &Block, end: Item, items: &mut Vec<Node>) -> (Item, Vec<Chun
                 stop: range.end,
                 end: Some(end),
                 top_level: false,
+                consume: false,
                 origin: None,
             });
             return (close, rest);
@@ -952,7 +979,10 @@ pub fn collect<T>(context: &str, table: &[Keyword<T>], out: &mut Vec<KeywordInfo
 }
 
 /// Build the typed model from a statement tree.
-pub fn build(nodes: &Rc<[Node]>, cx: &mut Cx) -> Config {
+///
+/// The tree is freed as the model is built: each top-level statement is
+/// dropped, with its block, once the last walk has applied it.
+pub fn build(nodes: Rc<[Node]>, cx: &mut Cx) -> Config {
     let mut cfg = Config::default();
     // Room for the virtual servers the top level names (a capacity hint).
     let named = nodes
@@ -962,9 +992,9 @@ pub fn build(nodes: &Rc<[Node]>, cx: &mut Cx) -> Config {
     cfg.virtual_server.reserve_exact(named);
     // keepalived reads the global settings in a pass of its own, before the
     // other areas, which may consult them while they are read.
-    cx.apply_top(&mut cfg, nodes, root_table(), PASS_GLOBAL);
+    cx.apply_top(&mut cfg, nodes.clone(), root_table(), PASS_GLOBAL, false);
     cx.global = Rc::new(cfg.global_defs.clone());
-    cx.apply_top(&mut cfg, nodes, root_table(), PASS_ALL & !PASS_GLOBAL);
+    cx.apply_top(&mut cfg, nodes, root_table(), PASS_ALL & !PASS_GLOBAL, true);
     cx.path.clear();
     validate(&cfg, cx);
     cfg
@@ -1202,7 +1232,7 @@ mod tests {
             &mut tree_diags,
         );
         let mut cx = super::Cx::new(&mut diags, super::BuildOptions { check_host: false });
-        super::build(&tree.into(), &mut cx);
+        super::build(tree.into(), &mut cx);
         cx.reader_steps
     }
 

@@ -50,7 +50,7 @@ impl<'a> Line<'a> {
     pub fn loc(&self, k: usize) -> Location {
         match self.words.get(k).or(self.words.last()) {
             Some(w) => w.loc.clone(),
-            None => Location::new(std::sync::Arc::from(""), 0, 0),
+            None => Location::new(Default::default(), 0, 0),
         }
     }
 
