@@ -290,6 +290,10 @@ async fn run<O: IpvsOps>(
             *g = s.status();
         }
     };
+    tracing::info!(
+        virtual_servers = syncer.spec().virtual_servers.len(),
+        "IPVS: programming the table"
+    );
     let mut started = match syncer.start() {
         Ok(()) => {
             let c = syncer.counts();
