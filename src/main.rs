@@ -35,26 +35,6 @@ fn allow_transparent_huge_pages() {
     let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 0, 0, 0, 0) };
 }
 
-extern "C" {
-    /// mimalloc's option setter (mimalloc.h; linked in with the allocator).
-    fn mi_option_set(option: libc::c_int, value: libc::c_long);
-}
-
-/// `mi_option_purge_delay` in mimalloc.h's `mi_option_t` (v2 and v3).
-const MI_OPTION_PURGE_DELAY: libc::c_int = 15;
-
-/// For one-shot commands (`-t`): mimalloc gives freed memory back to the
-/// kernel after a delay (10 ms), and the pages it takes again afterwards
-/// are faulted in and zeroed anew. A parse of a large file frees and
-/// reallocates all along (the preprocessor's lines, the tree's vectors):
-/// 350 purges of 38 MiB on a 100,000-line file. A process about to exit
-/// has nothing to give back.
-fn never_purge() {
-    // SAFETY: sets one integer option of the allocator, which reads it when
-    // it next considers purging; any value is valid (-1: never purge).
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-}
-
 // SAFETY: every method delegates to mimalloc with the caller's arguments.
 unsafe impl std::alloc::GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
@@ -89,8 +69,11 @@ fn main() -> ExitCode {
         // A one-shot parse of a large file: huge pages make zeroing its
         // ~100 MB cheaper, and nothing is kept resident afterwards.
         allow_transparent_huge_pages();
-        never_purge();
     }
+    // Start-up (and `-t`) parse: freed memory is reused, not given back to
+    // the kernel and faulted in again; the daemon restores the allocator's
+    // default once it has started (`memory::settle`).
+    keepalived_rs::daemon::memory::never_purge();
     if cli.version {
         println!("keepalived-rs {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;

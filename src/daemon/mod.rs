@@ -12,7 +12,7 @@ pub mod checkers;
 pub mod dump;
 pub mod lvs;
 pub mod lvs_fifo;
-mod memory;
+pub mod memory;
 pub mod metrics;
 pub mod pidfile;
 pub mod reload;
