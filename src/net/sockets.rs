@@ -131,6 +131,8 @@ impl VrrpSocket {
     }
 
     /// Send one VRRP message (the kernel adds the IP header).
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     pub fn send_to(&self, payload: &[u8], dst: IpAddr, ifindex: u32) -> io::Result<()> {
         let addr = match dst {
             IpAddr::V4(a) => SockAddr::from(SocketAddrV4::new(a, 0)),
@@ -200,6 +202,8 @@ impl RecvBuffers {
     /// The last `recvmmsg` into these buffers wrote packet `i`, at least
     /// `len` bytes of it (`len` ≤ its reported length).
     #[allow(unsafe_code)]
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     unsafe fn packet(&mut self, i: usize, len: usize) -> &[u8] {
         let len = len.min(RECV_BUF);
         let head = &self.heads.0[i];
@@ -272,6 +276,8 @@ impl VrrpSocket {
     /// was queued). IPv4 uses one `recvmmsg` per batch. Malformed IP
     /// headers are skipped (and counted in the return value). The caller
     /// clears the socket's readiness when it has seen the queue empty.
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     pub fn read_batch(
         &self,
         bufs: &mut RecvBuffers,
@@ -292,7 +298,7 @@ impl VrrpSocket {
                     f(d);
                 }
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => n += 1,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && n > 0 => break,
+                Err(e) if would_block(&e) && n > 0 => break,
                 Err(e) => return Err(e),
             }
         }
@@ -300,8 +306,23 @@ impl VrrpSocket {
     }
 }
 
+/// Whether `e` is EAGAIN/EWOULDBLOCK, read from the errno the kernel
+/// returned: the receive path sees it on every drained queue, and
+/// `io::Error::kind` is out of line in std, far from the engine's code
+/// (see daemon::memory). Errors of other origins by their kind.
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
+pub fn would_block(e: &io::Error) -> bool {
+    match e.raw_os_error() {
+        Some(code) => code == libc::EAGAIN || code == libc::EWOULDBLOCK,
+        None => e.kind() == io::ErrorKind::WouldBlock,
+    }
+}
+
 /// How long before `now` a packet stamped `at` arrived; zero when unknown
 /// or when the clock moved backwards in between.
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
 fn age(now: std::time::SystemTime, at: Option<std::time::SystemTime>) -> std::time::Duration {
     at.and_then(|at| now.duration_since(at).ok())
         .unwrap_or_default()
@@ -316,6 +337,8 @@ fn stamp_of(ts: libc::timespec) -> Option<std::time::SystemTime> {
 
 /// Reads up to one batch with `recvmmsg`; `f` sees each packet. Returns the
 /// number of messages read (WouldBlock when none was queued).
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
 fn recv_many_v4(
     sock: &Socket,
     bufs: &mut RecvBuffers,
@@ -385,6 +408,8 @@ fn recv_many_v4(
 const CTL_WORDS: usize = 8;
 
 /// The SCM_TIMESTAMPNS arrival time of a message read by `recvmmsg`.
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
 fn arrival(msg: &libc::msghdr) -> Option<std::time::SystemTime> {
     if msg.msg_control.is_null() || msg.msg_flags & libc::MSG_CTRUNC != 0 {
         return None;
@@ -437,6 +462,8 @@ pub fn parse_ipv4(bytes: &[u8]) -> Option<Received> {
 }
 
 /// [`parse_ipv4`] without copying the payload.
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
 pub fn parse_ipv4_datagram(bytes: &[u8]) -> Option<Datagram<'_>> {
     let first = *bytes.first()?;
     if first >> 4 != 4 {
