@@ -15,7 +15,9 @@ static GLOBAL: Allocator = Allocator;
 /// very first allocation (which happens before `main`). mimalloc's arena is
 /// THP-eligible: touching a few bytes would make a whole 2 MiB page resident,
 /// and the daemon locks what it touches (`mlockall`), so a daemon that needs
-/// 3 MiB of heap held 18 MiB (docs/PERFORMANCE.md, "Memory").
+/// 3 MiB of heap held 18 MiB (docs/PERFORMANCE.md, "Memory"). On the same
+/// first allocation, mimalloc's arenas are made small (see
+/// [`MI_ARENA_RESERVE_KIB`]).
 struct Allocator;
 
 static THP_DISABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -26,6 +28,10 @@ fn no_transparent_huge_pages() {
         THP_DISABLED.store(true, Ordering::Relaxed);
         // SAFETY: PR_SET_THP_DISABLE only sets a flag on our own memory map.
         let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+        // SAFETY: sets one integer option in mimalloc's static option table
+        // (no allocation); it is read when the first arena is reserved,
+        // which this very allocation is about to do.
+        unsafe { mi_option_set(MI_OPTION_ARENA_RESERVE, MI_ARENA_RESERVE_KIB) };
     }
 }
 
@@ -34,6 +40,23 @@ fn allow_transparent_huge_pages() {
     // SAFETY: PR_SET_THP_DISABLE only sets a flag on our own memory map.
     let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 0, 0, 0, 0) };
 }
+
+extern "C" {
+    /// mimalloc's option setter (mimalloc.h; linked in with the allocator).
+    fn mi_option_set(option: libc::c_int, value: libc::c_long);
+}
+
+/// `mi_option_arena_reserve` in mimalloc.h's `mi_option_t` (v3).
+const MI_OPTION_ARENA_RESERVE: libc::c_int = 23;
+
+/// mimalloc's arena size, KiB: its minimum, 32 MiB, instead of 1 GiB. An
+/// arena starts with bitmaps sized by its slice count (one bitmap per size
+/// class), all written when it is set up: ~200 KiB resident, and locked,
+/// for 1 GiB, a few KiB for the 64 MiB the first arena then takes (the
+/// first allocation's request is added). The daemon's heap is a few MiB; a
+/// large configuration takes more arenas (mimalloc doubles their size every
+/// 8).
+const MI_ARENA_RESERVE_KIB: libc::c_long = 32 * 1024;
 
 // SAFETY: every method delegates to mimalloc with the caller's arguments.
 unsafe impl std::alloc::GlobalAlloc for Allocator {

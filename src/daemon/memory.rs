@@ -11,6 +11,16 @@
 //! settles when it has started, again when the first state changes are
 //! done ([`SETTLE_AGAIN`] later: becoming MASTER and its delayed
 //! gratuitous ARPs run code once), and after each reload.
+//!
+//! The section of the VRRP engine's steady-state code, named on each of its
+//! functions (`#[link_section = "krs_hot"]`: the receive path from
+//! `recvmmsg` to the state machine, the advert encoder, the timers). After
+//! [`settle`] the kernel maps code back in large blocks (fault-around and
+//! the page cache's large folios: 128–512 KiB here), so a handful of small
+//! functions scattered over the 9 MiB text by codegen-unit partitioning
+//! keep several such blocks resident each; in one section of their own
+//! (the linker puts it whole after `.text`, in the same read-only
+//! executable segment) they share one or two.
 
 /// When the daemon with virtual servers settles after start or a reload:
 /// after the IPVS syncer's pass and the checkers' first round.

@@ -131,6 +131,8 @@ impl VrrpSocket {
     }
 
     /// Send one VRRP message (the kernel adds the IP header).
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     pub fn send_to(&self, payload: &[u8], dst: IpAddr, ifindex: u32) -> io::Result<()> {
         let addr = match dst {
             IpAddr::V4(a) => SockAddr::from(SocketAddrV4::new(a, 0)),
@@ -152,12 +154,32 @@ impl VrrpSocket {
 }
 
 /// Reusable receive buffers for [`VrrpSocket::read_queued`].
+///
+/// A batch is read into two areas: the first [`RECV_HEAD`] bytes of every
+/// packet go to `heads`, packed into one page, and the rest of a longer
+/// packet to its slot of `tails`. Adverts are small (32 bytes for IPv4 with
+/// one address), so a backup reading bursts of them writes one page, not
+/// the 16 pages of 32 separate 2 KiB buffers; `tails` is never initialised
+/// by us, and its pages are only faulted in (and then kept, the daemon locks
+/// its memory) when long packets arrive.
 pub struct RecvBuffers {
-    bufs: Vec<[u8; RECV_BUF]>,
+    heads: Box<Heads>,
+    /// Only its capacity is used (its length stays 0): RECV_BATCH slots of
+    /// RECV_BUF bytes; slot `i` receives packet `i`
+    /// from offset RECV_HEAD on; its head is copied in front when the packet
+    /// is longer than RECV_HEAD, so that the slot holds it whole.
+    tails: Vec<u8>,
 }
+
+/// The packed heads of a batch: exactly one page (see [`RecvBuffers`]).
+#[repr(C, align(4096))]
+struct Heads([[u8; RECV_HEAD]; RECV_BATCH]);
 
 /// Room for the largest IPv4 advert (20 + 8 + 255 × 4 + 8 bytes) and more.
 const RECV_BUF: usize = 2048;
+/// Bytes of each packet read into the packed head area: an IPv4 header and
+/// a VRRP advert with up to 25 IPv4 addresses.
+const RECV_HEAD: usize = 128;
 /// Adverts read per system call: a master sends every instance's advert in
 /// one burst, so a backup with many instances finds them queued together.
 pub const RECV_BATCH: usize = 32;
@@ -165,8 +187,37 @@ pub const RECV_BATCH: usize = 32;
 impl Default for RecvBuffers {
     fn default() -> Self {
         RecvBuffers {
-            bufs: vec![[0u8; RECV_BUF]; RECV_BATCH],
+            heads: Box::new(Heads([[0u8; RECV_HEAD]; RECV_BATCH])),
+            tails: Vec::with_capacity(RECV_BATCH * RECV_BUF),
         }
+    }
+}
+
+impl RecvBuffers {
+    /// Packet `i` of a batch, `len` bytes long as the kernel reported
+    /// (capped at RECV_BUF): from the head area when it fits there, else
+    /// whole in its tail slot (the head copied in front).
+    ///
+    /// # Safety
+    /// The last `recvmmsg` into these buffers wrote packet `i`, at least
+    /// `len` bytes of it (`len` ≤ its reported length).
+    #[allow(unsafe_code)]
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
+    unsafe fn packet(&mut self, i: usize, len: usize) -> &[u8] {
+        let len = len.min(RECV_BUF);
+        let head = &self.heads.0[i];
+        if len <= RECV_HEAD {
+            return &head[..len];
+        }
+        let slot = &mut self.tails.spare_capacity_mut()[i * RECV_BUF..(i + 1) * RECV_BUF];
+        for (d, s) in slot.iter_mut().zip(head) {
+            d.write(*s);
+        }
+        // SAFETY: the first RECV_HEAD bytes of the slot were just written,
+        // the kernel wrote bytes RECV_HEAD..len (the caller's contract), and
+        // MaybeUninit<u8> has the layout of u8.
+        unsafe { std::slice::from_raw_parts(slot.as_ptr().cast::<u8>(), len) }
     }
 }
 
@@ -225,6 +276,8 @@ impl VrrpSocket {
     /// was queued). IPv4 uses one `recvmmsg` per batch. Malformed IP
     /// headers are skipped (and counted in the return value). The caller
     /// clears the socket's readiness when it has seen the queue empty.
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     pub fn read_batch(
         &self,
         bufs: &mut RecvBuffers,
@@ -245,7 +298,7 @@ impl VrrpSocket {
                     f(d);
                 }
                 Err(e) if e.kind() == io::ErrorKind::InvalidData => n += 1,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && n > 0 => break,
+                Err(e) if would_block(&e) && n > 0 => break,
                 Err(e) => return Err(e),
             }
         }
@@ -253,8 +306,23 @@ impl VrrpSocket {
     }
 }
 
+/// Whether `e` is EAGAIN/EWOULDBLOCK, read from the errno the kernel
+/// returned: the receive path sees it on every drained queue, and
+/// `io::Error::kind` is out of line in std, far from the engine's code
+/// (see daemon::memory). Errors of other origins by their kind.
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
+pub fn would_block(e: &io::Error) -> bool {
+    match e.raw_os_error() {
+        Some(code) => code == libc::EAGAIN || code == libc::EWOULDBLOCK,
+        None => e.kind() == io::ErrorKind::WouldBlock,
+    }
+}
+
 /// How long before `now` a packet stamped `at` arrived; zero when unknown
 /// or when the clock moved backwards in between.
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
 fn age(now: std::time::SystemTime, at: Option<std::time::SystemTime>) -> std::time::Duration {
     at.and_then(|at| now.duration_since(at).ok())
         .unwrap_or_default()
@@ -269,6 +337,8 @@ fn stamp_of(ts: libc::timespec) -> Option<std::time::SystemTime> {
 
 /// Reads up to one batch with `recvmmsg`; `f` sees each packet. Returns the
 /// number of messages read (WouldBlock when none was queued).
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
 fn recv_many_v4(
     sock: &Socket,
     bufs: &mut RecvBuffers,
@@ -276,10 +346,18 @@ fn recv_many_v4(
 ) -> io::Result<usize> {
     #[allow(unsafe_code)]
     // SAFETY: iovec is plain old data; all-zero is a valid value.
-    let mut iovs: [libc::iovec; RECV_BATCH] = unsafe { std::mem::zeroed() };
-    for (iov, b) in iovs.iter_mut().zip(bufs.bufs.iter_mut()) {
-        iov.iov_base = b.as_mut_ptr().cast();
-        iov.iov_len = b.len();
+    let mut iovs: [[libc::iovec; 2]; RECV_BATCH] = unsafe { std::mem::zeroed() };
+    let tails = bufs.tails.spare_capacity_mut();
+    for ((iov, head), tail) in iovs
+        .iter_mut()
+        .zip(bufs.heads.0.iter_mut())
+        .zip(tails.chunks_exact_mut(RECV_BUF))
+    {
+        iov[0].iov_base = head.as_mut_ptr().cast();
+        iov[0].iov_len = head.len();
+        let rest = &mut tail[RECV_HEAD..];
+        iov[1].iov_base = rest.as_mut_ptr().cast();
+        iov[1].iov_len = rest.len();
     }
     // Room for one timestamp control message per packet (u64 for the
     // alignment of cmsghdr).
@@ -288,21 +366,21 @@ fn recv_many_v4(
     // SAFETY: mmsghdr is plain old data; all-zero is a valid value.
     let mut hdrs: [libc::mmsghdr; RECV_BATCH] = unsafe { std::mem::zeroed() };
     for ((h, iov), c) in hdrs.iter_mut().zip(iovs.iter_mut()).zip(ctl.iter_mut()) {
-        h.msg_hdr.msg_iov = iov;
-        h.msg_hdr.msg_iovlen = 1;
+        h.msg_hdr.msg_iov = iov.as_mut_ptr();
+        h.msg_hdr.msg_iovlen = iov.len();
         h.msg_hdr.msg_control = c.as_mut_ptr().cast();
         h.msg_hdr.msg_controllen = std::mem::size_of_val(c);
     }
-    let count = bufs.bufs.len().min(RECV_BATCH);
     #[allow(unsafe_code)]
-    // SAFETY: each of the first `count` headers points at one live iovec,
-    // which points at a live buffer of iov_len bytes; the kernel writes at
-    // most that much into each and reads `count` headers.
+    // SAFETY: each header points at two live iovecs, which point at live
+    // buffers of iov_len bytes (a head and the rest of a tail slot, the
+    // tail's capacity allocated and only written by the kernel); the kernel
+    // writes at most that much into each and reads RECV_BATCH headers.
     let n = unsafe {
         libc::recvmmsg(
             sock.as_raw_fd(),
             hdrs.as_mut_ptr(),
-            count as libc::c_uint,
+            RECV_BATCH as libc::c_uint,
             libc::MSG_DONTWAIT,
             std::ptr::null_mut(),
         )
@@ -310,11 +388,14 @@ fn recv_many_v4(
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
-    let n = usize::try_from(n).unwrap_or(0).min(count);
+    let n = usize::try_from(n).unwrap_or(0).min(RECV_BATCH);
     let now = std::time::SystemTime::now();
-    for (h, buf) in hdrs.iter().zip(&bufs.bufs).take(n) {
-        let len = (h.msg_len as usize).min(buf.len());
-        if let Some(mut d) = parse_ipv4_datagram(&buf[..len]) {
+    for (i, h) in hdrs.iter().enumerate().take(n) {
+        #[allow(unsafe_code)]
+        // SAFETY: recvmmsg just wrote message i, msg_len bytes of it (at
+        // most its iovecs' room, which `packet` caps at).
+        let bytes = unsafe { bufs.packet(i, h.msg_len as usize) };
+        if let Some(mut d) = parse_ipv4_datagram(bytes) {
             d.age = age(now, arrival(&h.msg_hdr));
             f(d);
         }
@@ -327,6 +408,8 @@ fn recv_many_v4(
 const CTL_WORDS: usize = 8;
 
 /// The SCM_TIMESTAMPNS arrival time of a message read by `recvmmsg`.
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
 fn arrival(msg: &libc::msghdr) -> Option<std::time::SystemTime> {
     if msg.msg_control.is_null() || msg.msg_flags & libc::MSG_CTRUNC != 0 {
         return None;
@@ -379,6 +462,8 @@ pub fn parse_ipv4(bytes: &[u8]) -> Option<Received> {
 }
 
 /// [`parse_ipv4`] without copying the payload.
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
 pub fn parse_ipv4_datagram(bytes: &[u8]) -> Option<Datagram<'_>> {
     let first = *bytes.first()?;
     if first >> 4 != 4 {
@@ -509,5 +594,56 @@ mod tests {
         assert!(r.multicast());
         assert!(parse_ipv4(&pkt[..10]).is_none());
         assert!(parse_ipv4(&[0x65]).is_none());
+    }
+
+    /// A burst of short and long packets through one `recvmmsg`: short ones
+    /// are read from the packed heads, long ones whole from their tail slot.
+    /// Needs a raw socket (root); skipped without one.
+    #[test]
+    fn batch_of_short_and_long_packets() {
+        let rx = match Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_VRRP))) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("skipped: no raw socket ({e})");
+                return;
+            }
+        };
+        let tx = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_VRRP))).unwrap();
+        let lo = SockAddr::from(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
+        // A marker no other raw socket traffic has: VRRP type 0xf, VRID 0xab.
+        let sizes = [12usize, 300, 40, RECV_BUF, 108, 109, 1000];
+        for (k, &n) in sizes.iter().enumerate() {
+            let mut p: Vec<u8> = (0..n).map(|j| (j * 7 + k) as u8).collect();
+            p[0] = 0x3f;
+            p[1] = 0xab;
+            p[2] = k as u8;
+            tx.send_to(&p, &lo).unwrap();
+        }
+        let mut bufs = RecvBuffers::default();
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while got.len() < sizes.len() && std::time::Instant::now() < end {
+            match recv_many_v4(&rx, &mut bufs, &mut |d: Datagram<'_>| {
+                if d.payload.len() >= 3 && d.payload[..2] == [0x3f, 0xab] {
+                    got.push(d.payload.to_vec());
+                }
+            }) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(got.len(), sizes.len());
+        for (k, &n) in sizes.iter().enumerate() {
+            // What fits in RECV_BUF with its 20-byte IP header.
+            let n = n.min(RECV_BUF - 20);
+            let mut want: Vec<u8> = (0..n).map(|j| (j * 7 + k) as u8).collect();
+            want[0] = 0x3f;
+            want[1] = 0xab;
+            want[2] = k as u8;
+            assert_eq!(got[k], want, "packet {k} ({n} bytes)");
+        }
     }
 }

@@ -126,6 +126,8 @@ enum Unit {
 }
 
 impl Unit {
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     fn next_deadline(&self) -> Option<Timestamp> {
         match self {
             Unit::Single(i) => i.next_deadline(),
@@ -720,6 +722,8 @@ impl Engine {
     }
 
     /// When the timer must fire next (see `due`).
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     fn next_deadline(&self) -> Option<Instant> {
         self.due.map(|t| self.epoch + t.as_duration())
     }
@@ -732,6 +736,8 @@ impl Engine {
     }
 
     /// The exact earliest deadline, over all units.
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     fn recompute_due(&mut self) {
         self.due = self.units.iter().filter_map(Unit::next_deadline).min();
     }
@@ -861,6 +867,8 @@ impl Engine {
     /// deadline) and then reads the rest of the burst at once. Each packet
     /// carries its kernel arrival time, and the state machines see that
     /// time: the pause does not move any protocol timer.
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     fn read_socket(
         &mut self,
         key: (u32, bool),
@@ -889,7 +897,7 @@ impl Engine {
                 }
             }
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if crate::net::sockets::would_block(&e) => {}
             Err(e) => tracing::warn!(error = %e, "VRRP receive failed"),
         }
         // The queue was seen empty (or failed): wait for the next packet
@@ -922,6 +930,8 @@ impl Engine {
         }
     }
 
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     fn on_packet(&mut self, key: (u32, bool), pkt: &Datagram<'_>) {
         let Some(&vrid) = pkt.payload.get(1) else {
             return;
@@ -1112,6 +1122,8 @@ impl Engine {
     }
 
     /// Feed an event to the unit holding instance `i`.
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     fn instance_event(&mut self, i: usize, ev: Event, now: Timestamp) {
         let Some(s) = self.slots.get(i).copied() else {
             return;
@@ -1131,11 +1143,15 @@ impl Engine {
     }
 
     /// Feed a unit-wide event (Startup, Shutdown, Timer).
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     fn unit_event(&mut self, u: usize, ev: Event, now: Timestamp) {
         self.unit_event_inner(u, ev, now);
         self.note_deadline(u);
     }
 
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     fn unit_event_inner(&mut self, u: usize, ev: Event, now: Timestamp) {
         match &mut self.units[u] {
             Unit::Single(x) => {
@@ -1199,6 +1215,8 @@ impl Engine {
 
     /// Perform a batch of actions: adverts first (they are what the peer and
     /// the wire gap measure), then the rest in order.
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     fn perform_all(&mut self, i: usize, actions: Vec<Action>) {
         let (adverts, rest): (Vec<Action>, Vec<Action>) = actions
             .into_iter()
@@ -1208,6 +1226,8 @@ impl Engine {
         }
     }
 
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     fn perform(&mut self, i: usize, action: Action) {
         match action {
             Action::SendAdvert { priority } => self.send_advert(i, priority),
@@ -1375,6 +1395,8 @@ impl Engine {
     }
 
     /// Show instance `i`'s state in the shared stats, if it changed.
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     fn refresh_stats(&mut self, i: usize) {
         let Some(s) = self.slots.get(i).copied() else {
             return;
@@ -1609,6 +1631,8 @@ impl DeadlineTimer {
     }
 
     /// Set the timerfd to `deadline`; false if the kernel refused.
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     fn arm(&self, fd: &AsyncFd<TimerFdHandle>, deadline: Instant) -> bool {
         use nix::sys::time::TimeSpec;
         use nix::sys::timerfd::{Expiration, TimerSetTimeFlags};

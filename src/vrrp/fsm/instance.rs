@@ -137,6 +137,8 @@ impl Instance {
     }
 
     /// [`Instance::handle`] with a sync group's permissions.
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     pub(super) fn handle_gated(
         &mut self,
         event: Event,
@@ -167,6 +169,8 @@ impl Instance {
 
     /// The earliest deadline at which [`Event::Timer`] has something to do.
     #[must_use]
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     pub fn next_deadline(&self) -> Option<Timestamp> {
         match &self.phase {
             Phase::Backup(backup) => Some(backup.master_down_at),

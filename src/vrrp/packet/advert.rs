@@ -281,6 +281,8 @@ impl Advertisement {
     ///
     /// The result is the IP payload: the sender adds the IPv4 header (keepalived builds it
     /// itself: TOS 0xc0, TTL 255) or lets the kernel add the IPv6 one.
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     pub fn encode(&self, checksum: Checksum) -> Result<Vec<u8>, EncodeError> {
         if self.addresses.len() > MAX_ADDRESSES {
             return Err(EncodeError::TooManyAddresses(self.addresses.len()));
@@ -356,6 +358,8 @@ impl Advertisement {
     /// before this point ([`super::Ipv4Header::parse`] trims to the IP total length; IPv6
     /// packets are never padded). The checksum is not verified here, since for v3 it needs
     /// the IP addresses: [`super::validate`] does it.
+    #[allow(unsafe_code)] // a section name only: see daemon::memory
+    #[link_section = "krs_hot"]
     pub fn decode(buf: &[u8], family: Family) -> Result<Advertisement, DecodeError> {
         let header: &[u8; HEADER_LEN] = buf
             .get(..HEADER_LEN)
@@ -435,6 +439,8 @@ pub(crate) fn compute_checksum(msg: &[u8], form: Checksum) -> u16 {
 }
 
 /// True when the checksum stored in `msg` is right for `form`.
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
 pub(crate) fn checksum_ok(msg: &[u8], form: Checksum) -> bool {
     let mut c = InternetChecksum::new();
     add_pseudo(&mut c, msg.len(), form);
@@ -442,6 +448,8 @@ pub(crate) fn checksum_ok(msg: &[u8], form: Checksum) -> bool {
     c.finish() == 0
 }
 
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
 fn add_pseudo(c: &mut InternetChecksum, len: usize, form: Checksum) {
     match form {
         Checksum::MessageOnly => {}

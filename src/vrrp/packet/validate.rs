@@ -350,6 +350,8 @@ impl From<DecodeError> for DropReason {
 ///     addresses are checked.
 ///
 /// A priority-0 advert is valid: the state machine acts on it (RFC 5798 §6.4.2).
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
 pub fn validate(meta: &RxMeta, bytes: &[u8], params: &RxParams) -> Result<ValidAdvert, DropReason> {
     // 1. Family: the socket determines it; a mismatch is a caller bug, reported not panicked.
     if Family::of(&meta.src) != params.family || Family::of(&meta.dst) != params.family {
@@ -453,7 +455,13 @@ pub fn validate(meta: &RxMeta, bytes: &[u8], params: &RxParams) -> Result<ValidA
 
     if check_addresses {
         // 13. Every VIP of ours is advertised (with the count equal, the sets are equal).
-        if !params.vips.iter().all(|v| advert.addresses.contains(v)) {
+        // (`iter().any`, inlined here, not `contains`: an out-of-line
+        // generic far from this code, see daemon::memory.)
+        if !params
+            .vips
+            .iter()
+            .all(|v| advert.addresses.iter().any(|a| a == v))
+        {
             return Err(DropReason::AddressList);
         }
 
@@ -484,6 +492,8 @@ pub fn validate(meta: &RxMeta, bytes: &[u8], params: &RxParams) -> Result<ValidA
 }
 
 /// Tries the checksum forms a keepalived peer may send, most likely first.
+#[allow(unsafe_code)] // a section name only: see daemon::memory
+#[link_section = "krs_hot"]
 fn match_checksum(meta: &RxMeta, bytes: &[u8], params: &RxParams) -> Option<ChecksumVariant> {
     if params.version == VrrpVersion::V2 {
         return checksum_ok(bytes, Checksum::MessageOnly).then_some(ChecksumVariant::Standard);
