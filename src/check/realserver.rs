@@ -506,7 +506,20 @@ pub struct StartOptions {
     /// The local addresses for `ha_suspend`; `None`: followed over
     /// rtnetlink when a real server needs them.
     pub local_addresses: Option<LocalAddresses>,
+    /// State of the previous checker set (a reload), taken over by the
+    /// real servers whose checkers are the same ([`CheckerSet::carry`]).
+    pub carried: Carried,
 }
+
+/// One real server's checker state, as a reload hands it to the next set.
+#[derive(Clone, Debug)]
+pub struct CarriedState {
+    health: RealServerHealth,
+    checkers: Vec<CheckerStatus>,
+}
+
+/// Checker state by real server (see [`StartOptions::carried`]).
+pub type Carried = std::sync::Arc<std::collections::HashMap<RealServerKey, CarriedState>>;
 
 /// The status of one checker, for the `status` command.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -758,6 +771,25 @@ impl CheckerSet {
         self.lateness.reset();
     }
 
+    /// Each real server's state, for the set that replaces this one on a
+    /// reload: a real server whose checkers are unchanged keeps its verdict
+    /// (keepalived does the same), so a reload does not re-add a dead real
+    /// server until its next failed check, nor drop a live one with alpha.
+    pub fn carry(&self) -> Carried {
+        let mut m = std::collections::HashMap::with_capacity(self.servers.len());
+        for s in &self.servers {
+            let st = s.lock();
+            m.insert(
+                s.key.clone(),
+                CarriedState {
+                    health: st.health.clone(),
+                    checkers: st.checkers.clone(),
+                },
+            );
+        }
+        std::sync::Arc::new(m)
+    }
+
     /// Number of running checkers.
     pub fn checkers(&self) -> usize {
         self.tasks.len()
@@ -837,8 +869,7 @@ pub fn start_plan(
         None => Some(LocalAddresses::watch(interest)),
     };
     for rs in plan.real_servers {
-        let health = RealServerHealth::new(rs.checkers.iter().map(|c| (c.alpha, c.timers.retry)));
-        let statuses = rs
+        let fresh: Vec<CheckerStatus> = rs
             .checkers
             .iter()
             .map(|c| CheckerStatus {
@@ -852,6 +883,23 @@ pub fn start_plan(
                 suspended: false,
             })
             .collect();
+        // The same checkers (by description, in order) as before a reload:
+        // their state goes on.
+        let carried = opts.carried.get(&rs.key).filter(|c| {
+            c.checkers.len() == fresh.len()
+                && c.checkers
+                    .iter()
+                    .zip(&fresh)
+                    .all(|(a, b)| a.description == b.description)
+        });
+        let (health, statuses, initial) = match carried {
+            Some(c) => (c.health.clone(), c.checkers.clone(), "kept across reload"),
+            None => (
+                RealServerHealth::new(rs.checkers.iter().map(|c| (c.alpha, c.timers.retry))),
+                fresh,
+                "initial state",
+            ),
+        };
         let verdict = health.verdict();
         let shared = Arc::new(RealServerShared {
             key: rs.key,
@@ -865,8 +913,8 @@ pub fn start_plan(
             tx: tx.clone(),
             runner: runner.clone(),
         });
-        shared.emit(&verdict, "initial state".into());
-        if plan.rs_init_notifies {
+        shared.emit(&verdict, initial.into());
+        if plan.rs_init_notifies && carried.is_none() {
             shared.notify(verdict.alive);
         }
         let suspend = match &local {

@@ -9,10 +9,11 @@
 //! verdicts cross to the main runtime on the syncer's channel.
 //!
 //! On reload the checkers restart only when something they depend on
-//! changed (virtual servers, their groups, track files, SSL settings):
-//! restarted checkers begin from their configured initial state (up, or down
-//! with alpha), so restarting them on every SIGHUP would re-add a dead real
-//! server until its next failed check.
+//! changed (virtual servers, their groups, track files, SSL settings), and
+//! a real server whose checkers are the same (by description, in order)
+//! keeps its state across the restart: only new or changed ones begin from
+//! their configured initial state (up, or down with alpha), so a reload
+//! never re-adds a dead real server until its next failed check.
 
 use crate::check::{CheckerSet, RealServerUpdate};
 use crate::config::model::Config;
@@ -121,6 +122,7 @@ impl Slot {
             .thread
             .as_ref()
             .map_or_else(tokio::runtime::Handle::current, |t| t.handle.clone());
+        let carried = r.set.as_ref().map(CheckerSet::carry).unwrap_or_default();
         let set = {
             // Every task of the set (probes, notify scripts, ha_suspend's
             // address watch) is spawned on the checker thread.
@@ -129,7 +131,10 @@ impl Slot {
                 plan,
                 ScriptRunner::new(MAX_CONCURRENT_NOTIFY),
                 tx,
-                Default::default(),
+                crate::check::realserver::StartOptions {
+                    carried,
+                    ..Default::default()
+                },
             )
         };
         tracing::info!(checkers = set.checkers(), "real-server checkers started");

@@ -145,6 +145,53 @@ async fn retries_then_down_then_up_after_one_success() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_restart_keeps_the_state_of_unchanged_checkers() {
+    let t0 = Instant::now();
+    let p = FakeProbe::new(vec![down()]);
+    let (mut old, mut rx) = run(one_server(vec![checker(&p, false, 0)]));
+    assert_eq!(next(&mut rx, t0).await, (0.0, true, None));
+    assert_eq!(next(&mut rx, t0).await, (0.0, false, None));
+    // A reload restarts the set: the same checker keeps "down" (a fresh
+    // start would say "up" until the next failed probe).
+    let carried = old.carry();
+    old.stop();
+    let q = FakeProbe::new(vec![ProbeOutcome::Up]);
+    let (tx, mut rx2) = unbounded_channel();
+    let new = start_plan(
+        one_server(vec![checker(&q, false, 0)]),
+        ScriptRunner::new(2),
+        tx,
+        StartOptions {
+            seed: Some(7),
+            carried: carried.clone(),
+            ..Default::default()
+        },
+    );
+    let u = rx2.recv().await.unwrap();
+    assert!(!u.alive);
+    assert_eq!(u.reason, "kept across reload");
+    assert_eq!(new.status()[0].checkers[0].probes, 1);
+    // Its next probe passes: up.
+    assert!(next(&mut rx2, t0).await.1);
+    // A changed checker list starts afresh.
+    let r = FakeProbe::new(vec![]);
+    let (tx, mut rx3) = unbounded_channel();
+    let _fresh = start_plan(
+        one_server(vec![checker(&r, false, 0), checker(&r, false, 0)]),
+        ScriptRunner::new(2),
+        tx,
+        StartOptions {
+            seed: Some(7),
+            carried,
+            ..Default::default()
+        },
+    );
+    let u = rx3.recv().await.unwrap();
+    assert!(u.alive);
+    assert_eq!(u.reason, "initial state");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_success_between_failures_resets_the_retries() {
     let t0 = Instant::now();
     let p = FakeProbe::new(vec![down(), ProbeOutcome::Up, down(), down()]);
@@ -417,6 +464,7 @@ async fn ha_suspend_skips_probes_while_the_vip_is_not_local() {
         StartOptions {
             seed: Some(7),
             local_addresses: Some(super::super::ha_suspend::LocalAddresses::fixed(local_rx)),
+            ..Default::default()
         },
     );
     // Not local: the slots at 0, 10, 20 pass without a probe.
