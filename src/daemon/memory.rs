@@ -38,7 +38,7 @@ pub fn settle() {
     let _ = unsafe { libc::munlockall() };
     let dropped = drop_readonly_segments();
     collect_allocator();
-    set_purge_delay(DEFAULT_PURGE_DELAY_MS);
+    restore_purge();
     // Keep what the daemon uses from now on resident, so that a page fault
     // to swap never delays an advert. MCL_ONFAULT locks pages on first touch
     // instead of faulting every mapping in at once (the allocator reserves
@@ -181,6 +181,11 @@ const DEFAULT_PURGE_DELAY_MS: libc::c_long = 10;
 /// back once and restores the default.
 pub fn never_purge() {
     set_purge_delay(-1);
+}
+
+/// The allocator's default purge delay again (after [`never_purge`]).
+pub fn restore_purge() {
+    set_purge_delay(DEFAULT_PURGE_DELAY_MS);
 }
 
 fn set_purge_delay(ms: libc::c_long) {

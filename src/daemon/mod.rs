@@ -466,6 +466,9 @@ async fn signal_loop(sig: &mut Signals<'_>, ctl: mpsc::Sender<Control>, stats: S
             _ = json.recv() => dump::write(&cli.dump_dir, dump::Kind::Json, &stats),
             _ = hup.recv() => {
                 systemd::reloading();
+                // The parse frees and reallocates all along: no purging until
+                // the settle after it (or right away when it is refused).
+                memory::never_purge();
                 // Validate-then-swap: read and check the whole new configuration
                 // first (off this thread); on any error keep running the old one.
                 let applied = reload::reload(reload::Target {
@@ -475,6 +478,9 @@ async fn signal_loop(sig: &mut Signals<'_>, ctl: mpsc::Sender<Control>, stats: S
                     stats: &sig.reloads,
                 })
                 .await;
+                if applied.is_none() {
+                    memory::restore_purge();
+                }
                 if let Some(new) = applied {
                     // Other subsystems reload from `new` here (checkers, IPVS syncer).
                     // BFD first: its consumers look sessions up by name.
