@@ -13,7 +13,9 @@
 # checker child) counts until the exit; "left" says how many stayed. Daemon
 # logs: $work/<what>-<run>.log (kept with KEEP=1).
 # Usage: bench/ipvs.sh [RUNS] (default 3); env SERVICES=1000 DESTS=10,
-# KEEPALIVED=/usr/sbin/keepalived, IPVS_BENCH_ONLY="floor keepalived-rs keepalived".
+# KEEPALIVED=/usr/sbin/keepalived, IPVS_BENCH_ONLY="floor keepalived-rs keepalived",
+# PAUSE=5 (seconds before each measurement, for the kernel's teardown of the
+# previous namespace).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -34,7 +36,7 @@ python3 bench/ipvs-gen.py "$services" "$dests" --changed "$changed" > "$work/b.c
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 scripts/ipvs-vm -t 3000 -w "$work" -- bash -c '
   set -u
-  w=$1 runs=$2 services=$3 dests=$4 changed=$5 ka=$6 only=$7
+  w=$1 runs=$2 services=$3 dests=$4 changed=$5 ka=$6 only=$7 pause=$8
   # Run from the guest tmpfs: pages of a binary on the writable 9p share
   # fault in slowly (keepalived itself comes from the cached read-only root).
   b=/run/ipvs-bench; mkdir -p $b
@@ -46,6 +48,10 @@ scripts/ipvs-vm -t 3000 -w "$work" -- bash -c '
   }
   for i in $(seq "$runs"); do
     for what in $only; do
+      # The previous run's namespace is torn down by the kernel in the
+      # background (thousands of IPVS entries under TCG take seconds): let
+      # that finish before the next measurement starts.
+      sleep "$pause"
       rm -f "$w"/*.pid "$w/ctl.sock"
       case $what in
         floor) "$w/ipvs_floor" --services "$services" --dests "$dests" ;;
@@ -56,7 +62,7 @@ scripts/ipvs-vm -t 3000 -w "$work" -- bash -c '
       esac
     done
   done > "$w0/runs.jsonl"
-' _ "$work" "$runs" "$services" "$dests" "$changed" "$keepalived" "$only" \
+' _ "$work" "$runs" "$services" "$dests" "$changed" "$keepalived" "$only" "${PAUSE:-5}" \
   || echo "guest run ended with status $?" >&2
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 cat "$work/runs.jsonl"

@@ -75,6 +75,9 @@ enum Control {
 /// The running syncer.
 pub struct LvsHandle {
     ctl: mpsc::UnboundedSender<Control>,
+    /// Becomes true when the syncer's first pass over the kernel is done
+    /// (or could not run).
+    first_pass: tokio::sync::watch::Receiver<bool>,
     status: Arc<Mutex<LvsStatus>>,
     thread: Option<std::thread::JoinHandle<()>>,
     /// Program the virtual servers (false: only the sync daemon, when the
@@ -83,6 +86,14 @@ pub struct LvsHandle {
 }
 
 impl LvsHandle {
+    /// Wait (at most `timeout`) for the syncer's first pass over the kernel:
+    /// the checkers start after it, as keepalived's do, instead of
+    /// competing with it.
+    pub async fn first_pass(&self, timeout: Duration) {
+        let mut rx = self.first_pass.clone();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|done| *done)).await;
+    }
+
     /// The last status snapshot (per virtual/real server, op counters).
     pub fn status(&self) -> LvsStatus {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
@@ -163,6 +174,7 @@ pub fn start<O: IpvsOps + Send + 'static>(
     let spec = build_spec(cfg, virtual_servers);
     let status = Arc::new(Mutex::new(LvsStatus::default()));
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+    let (pass_tx, pass_rx) = tokio::sync::watch::channel(false);
     let st = status.clone();
     let thread = std::thread::Builder::new()
         .name("ipvs".into())
@@ -177,10 +189,11 @@ pub fn start<O: IpvsOps + Send + 'static>(
                     return;
                 }
             };
-            rt.block_on(run(ops, spec, settings, updates, ctl_rx, st));
+            rt.block_on(run(ops, spec, settings, updates, ctl_rx, st, pass_tx));
         })?;
     Ok(LvsHandle {
         ctl: ctl_tx,
+        first_pass: pass_rx,
         status,
         thread: Some(thread),
         virtual_servers,
@@ -280,6 +293,7 @@ async fn run<O: IpvsOps>(
     mut updates: mpsc::UnboundedReceiver<RealServerUpdate>,
     mut ctl: mpsc::UnboundedReceiver<Control>,
     status: Arc<Mutex<LvsStatus>>,
+    first_pass: tokio::sync::watch::Sender<bool>,
 ) {
     let scripts = ScriptRunner::new(8);
     let user = settings.script_user;
@@ -310,6 +324,7 @@ async fn run<O: IpvsOps>(
             false
         }
     };
+    let _ = first_pass.send(true);
     quorum_actions(events, &scripts, user, &mut fifos);
     publish(&syncer);
 

@@ -213,6 +213,9 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             None => None,
         };
         if let (Some(tx), true) = (&verdicts, run_lvs) {
+            if let Some(l) = &lvs {
+                l.first_pass(std::time::Duration::from_secs(10)).await;
+            }
             checkers.start(&loaded.config, tx.clone());
         }
         let mut ctx = Signals {
