@@ -387,7 +387,7 @@ fn parse_lvs_method(
     let mut csum = TunnelChecksum::Nocsum;
     let mut i = 1;
     while i < n.args.len() {
-        let w = n.args[i].text.as_str();
+        let w = n.args[i].text();
         match w {
             "type" => {
                 let Some(t) = n.arg_str(i + 1) else {
@@ -488,14 +488,35 @@ fn remember_last(cx: &mut Cx, key: String, nodes: &[Node], keyword: &str) {
 
 /// Forget what was remembered under `prefix` (a block that was dropped).
 /// Keys under a prefix are only ever stored after the prefix itself (see
-/// `remember` right after each `forget`), so a missing prefix means nothing to
-/// scan: this keeps loading linear in the number of servers.
+/// [`remember_anew`]), so a missing prefix means nothing to scan: this keeps
+/// loading linear in the number of servers.
 fn forget(cx: &mut Cx, prefix: &str) {
     if cx.spans.remove(prefix).is_none() {
         return;
     }
+    forget_under(cx, prefix);
+}
+
+/// Forget what was remembered under `prefix.`.
+fn forget_under(cx: &mut Cx, prefix: &str) {
     let dotted = format!("{prefix}.");
     cx.spans.retain(|k, _| !k.starts_with(&dotted));
+}
+
+/// `forget(cx, &key)` then `cx.remember(key, node)`, in one look-up: a new
+/// block under a key starts with nothing remembered under it.
+fn remember_anew(cx: &mut Cx, key: String, node: &Node) {
+    use std::collections::hash_map::Entry;
+    match cx.spans.entry(key) {
+        Entry::Vacant(e) => {
+            e.insert(node.loc().clone());
+        }
+        Entry::Occupied(mut e) => {
+            e.insert(node.loc().clone());
+            let prefix = e.key().clone();
+            forget_under(cx, &prefix);
+        }
+    }
 }
 
 // ===== SSL =====
@@ -862,8 +883,7 @@ pub fn apply_virtual_server(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         }
     }
     let key = format!("virtual_server[{}]", cfg.virtual_server.len());
-    forget(cx, &key);
-    cx.remember(key.clone(), node);
+    remember_anew(cx, key.clone(), node);
     let af = vs.address.as_ref().map(ServiceFamily::of);
     // Room for the real servers the block names, and no more (a capacity
     // hint only: the block reader decides what is read).
@@ -1163,7 +1183,7 @@ static VIRTUAL_SERVER: &[Keyword<VsBuild>] = &[
             );
             return;
         }
-        b.snmp_name = Some(n.args[0].text.clone());
+        b.snmp_name = Some(n.args[0].text().to_owned());
     }),
     Keyword::new("alpha", Leaf, Full, |b, n, cx| {
         no_value(cx, n);
@@ -1345,11 +1365,10 @@ fn apply_real_server(b: &mut VsBuild, node: &Node, cx: &mut Cx) {
         return;
     };
     let key = format!("{}.real_server[{}]", b.key, b.real_server.len());
-    forget(cx, &key);
-    cx.remember(key.clone(), node);
+    remember_anew(cx, key.clone(), node);
     let mut r = RsBuild {
         rs: RealServer::new(address, port),
-        key: key.clone(),
+        key,
         vs_method: b.lvs_method,
     };
     let end = cx.apply_block(&mut r, "real_server", node, REAL_SERVER);
@@ -1368,7 +1387,7 @@ fn apply_real_server(b: &mut VsBuild, node: &Node, cx: &mut Cx) {
                     "real_server",
                     format!("Address family of virtual server and real server {address} don't match - skipping real server"),
                 );
-                forget(cx, &key);
+                forget(cx, &r.key);
                 return;
             }
             _ => {}
@@ -1515,7 +1534,7 @@ static REAL_SERVER: &[Keyword<RsBuild>] = &[
             );
             return;
         }
-        r.snmp_name = Some(n.args[0].text.clone());
+        r.snmp_name = Some(n.args[0].text().to_owned());
     }),
     Keyword::new("MISC_CHECK", Block, Full, apply_misc_check),
     Keyword::new("SMTP_CHECK", Block, Full, apply_smtp_check),
@@ -1894,7 +1913,7 @@ fn regex_offset(cx: &mut Cx, n: &Node, which: &str) -> u64 {
         );
         return 0;
     }
-    let s = n.args[0].text.as_str();
+    let s = n.args[0].text();
     let (v, rest) = strtoul(s, 10);
     if !rest.is_empty() {
         cx.warn(
@@ -1947,12 +1966,12 @@ static URL: &[Keyword<UrlBuild>] = &[
     }),
     Keyword::new("status_code", Leaf, Full, |b, n, cx| {
         for (i, w) in n.args.iter().enumerate() {
-            match w.text.parse::<StatusCodeRange>() {
+            match w.text().parse::<StatusCodeRange>() {
                 Ok(r) => b.url().status_code.push(r),
                 Err(_) => cx.error(
                     n,
                     i,
-                    format!("Invalid HTTP_GET status code '{}' - ignoring it", w.text),
+                    format!("Invalid HTTP_GET status code '{}' - ignoring it", w.text()),
                 ),
             }
         }
@@ -1979,12 +1998,12 @@ static URL: &[Keyword<UrlBuild>] = &[
     }),
     Keyword::new("regex_options", Leaf, Full, |b, n, cx| {
         for (i, w) in n.args.iter().enumerate() {
-            if REGEX_OPTIONS.contains(&w.text.as_str()) {
-                if !b.url().regex_options.contains(&w.text) {
-                    b.url().regex_options.push(w.text.clone());
+            if REGEX_OPTIONS.contains(&w.text()) {
+                if !b.url().regex_options.iter().any(|o| o == w.text()) {
+                    b.url().regex_options.push(w.text().to_owned());
                 }
             } else {
-                cx.warn(n, i, format!("unknown regex option '{}' ignored", w.text));
+                cx.warn(n, i, format!("unknown regex option '{}' ignored", w.text()));
             }
         }
     }),
@@ -2005,12 +2024,12 @@ static URL: &[Keyword<UrlBuild>] = &[
             );
             return;
         }
-        let (start, r1) = strtoul(&n.args[0].text, 10);
+        let (start, r1) = strtoul(n.args[0].text(), 10);
         if !r1.is_empty() {
             cx.warn(n, 0, "regex_stack invalid start value - ignored");
             return;
         }
-        let (max, r2) = strtoul(&n.args[1].text, 10);
+        let (max, r2) = strtoul(n.args[1].text(), 10);
         if !r2.is_empty() {
             cx.warn(n, 1, "regex_stack invalid max value - ignored");
             return;
@@ -2272,7 +2291,7 @@ static UDP_CHECK: &[Keyword<ChkBuild<UdpCheck>>] = checker_keywords!(conn UdpChe
             cx.error(n, usize::MAX, "UDP_CHECK payload requires a payload");
             return;
         }
-        let hex = n.args.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+        let hex = n.args.iter().map(|w| w.text()).collect::<Vec<_>>().join(" ");
         if decode_hex(&hex, false).is_some() {
             c.payload = Some(hex);
         } else {
@@ -2285,7 +2304,7 @@ static UDP_CHECK: &[Keyword<ChkBuild<UdpCheck>>] = checker_keywords!(conn UdpChe
         if n.args.is_empty() {
             return;
         }
-        let hex = n.args.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+        let hex = n.args.iter().map(|w| w.text()).collect::<Vec<_>>().join(" ");
         if decode_hex(&hex, true).is_some() {
             c.require_reply_data = Some(hex);
         } else {
@@ -2410,7 +2429,7 @@ static BFD_CHECK: &[Keyword<BfdBuild>] = &[
             b.dropped = true;
             return;
         }
-        let name = n.args[0].text.as_str();
+        let name = n.args[0].text();
         if !b.c.name.is_empty() {
             cx.error(
                 n,
