@@ -298,26 +298,38 @@ impl Node {
 /// separate words, a double-quoted string is one word without its quotes).
 pub fn split_words(line: &Line, diags: &mut Diagnostics) -> Vec<Word> {
     let mut words = Vec::new();
-    split_words_into(line, diags, &mut words);
+    let _ = split_words_into(line, diags, &mut words);
     words
 }
 
-/// [`split_words`], appending to `words`.
-fn split_words_into(line: &Line, diags: &mut Diagnostics, words: &mut Vec<Word>) {
+/// [`split_words`], appending to `words`.  Returns whether the line is plain:
+/// no quotes, and its words separated by single spaces with no blanks around
+/// them (then the text after the first word is the arguments joined by
+/// single spaces).
+fn split_words_into(line: &Line, diags: &mut Diagnostics, words: &mut Vec<Word>) -> bool {
     let t = line.text.text.as_str();
     let b = t.as_bytes();
     // The words share one copy of the line's text (made on the first word).
     let mut shared: Option<Rc<str>> = None;
+    let mut plain = true;
+    let mut first = true;
     let mut i = 0;
     while i < b.len() {
+        let blanks = i;
         while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            plain &= b[i] == b' ';
             i += 1;
         }
+        let run = i - blanks;
         if i >= b.len() {
+            plain &= run == 0;
             break;
         }
+        plain &= run == usize::from(!first);
+        first = false;
         let start = i;
         let range = if b[i] == b'"' {
+            plain = false;
             match t[i + 1..].find('"') {
                 Some(end) => {
                     let r = i + 1..i + 1 + end;
@@ -344,6 +356,7 @@ fn split_words_into(line: &Line, diags: &mut Diagnostics, words: &mut Vec<Word>)
         let shared = shared.get_or_insert_with(|| Rc::from(t));
         words.push(Word::in_line(shared, range, line.location(start)));
     }
+    plain
 }
 
 /// Split a command line the way keepalived splits script commands: blanks
@@ -510,7 +523,7 @@ pub fn build_tree_counted(
             continue;
         }
         words.clear();
-        split_words_into(line, diags, &mut words);
+        let plain = split_words_into(line, diags, &mut words);
         let mut split = words.drain(..);
         let Some(keyword) = split.next() else {
             continue;
@@ -518,8 +531,13 @@ pub fn build_tree_counted(
         // The arguments in a vector of their exact size.
         let mut args = Vec::with_capacity(split.len());
         args.extend(split);
-        let raw = raw_after_first_word(&line.text.text);
-        let raw = (!is_joined(raw, &args)).then(|| Box::from(raw));
+        debug_assert!(!plain || is_joined(raw_after_first_word(&line.text.text), &args));
+        let raw = if plain {
+            None
+        } else {
+            let raw = raw_after_first_word(&line.text.text);
+            (!is_joined(raw, &args)).then(|| Box::from(raw))
+        };
         if let Some(level) = stack.last_mut() {
             level.push(Node {
                 keyword,

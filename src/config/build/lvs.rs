@@ -479,6 +479,32 @@ fn parse_lvs_method(
     })
 }
 
+/// The source-map key `{parent}.{field}[{index}]`, built directly: there is
+/// one for each real server and each checker, and `format!` costs several
+/// times as much.
+fn indexed_key(parent: &str, field: &str, index: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = index;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = &digits[at..];
+    let mut key = String::with_capacity(parent.len() + field.len() + digits.len() + 3);
+    key.push_str(parent);
+    key.push('.');
+    key.push_str(field);
+    key.push('[');
+    key.extend(digits.iter().map(|&d| char::from(d)));
+    key.push(']');
+    key
+}
+
 /// Remember where the last `keyword` of a block is, for later checks.
 fn remember_last(cx: &mut Cx, key: String, nodes: &[Node], keyword: &str) {
     if let Some(n) = nodes.iter().rev().find(|n| n.name() == keyword) {
@@ -1364,7 +1390,7 @@ fn apply_real_server(b: &mut VsBuild, node: &Node, cx: &mut Cx) {
         );
         return;
     };
-    let key = format!("{}.real_server[{}]", b.key, b.real_server.len());
+    let key = indexed_key(&b.key, "real_server", b.real_server.len());
     remember_anew(cx, key.clone(), node);
     let mut r = RsBuild {
         rs: RealServer::new(address, port),
@@ -1579,7 +1605,7 @@ impl<C: Default> ChkBuild<C> {
     fn new(r: &RsBuild) -> Self {
         ChkBuild {
             c: C::default(),
-            key: format!("{}.checkers[{}]", r.key, r.checkers.len()),
+            key: indexed_key(&r.key, "checkers", r.checkers.len()),
             rs_addr: r.address,
             default_dst: Some(r.address),
         }
@@ -2707,11 +2733,12 @@ fn validate_virtual_server(
     let mut no_method_reported = false;
     let mut kept: Vec<&RealServer> = Vec::new();
     for (j, rs) in vs.real_server.iter().enumerate() {
-        let rkey = format!("{key}.real_server[{j}]");
+        // Formatted only when something is said about the real server.
+        let rkey = || indexed_key(key, "real_server", j);
         if kept.iter().any(|o| o.same_endpoint(rs)) {
             err(
                 cx,
-                &rkey,
+                &rkey(),
                 "real_server",
                 format!(
                     "VS {vsd}: real server {} is duplicated - removing second rs",
@@ -2845,7 +2872,8 @@ fn validate_parse_level(cx: &mut Cx, vs: &VirtualServer, key: &str) {
     }
 }
 
-fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &str) {
+/// `rkey` gives the real server's key (see [`indexed_key`]), when needed.
+fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &dyn Fn() -> String) {
     for (field, script) in [
         ("notify_up", &rs.notify_up),
         ("notify_down", &rs.notify_down),
@@ -2854,7 +2882,7 @@ fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &str) 
             check_script(
                 cx,
                 &cfg.global_defs,
-                &format!("{rkey}.{field}"),
+                &format!("{}.{field}", rkey()),
                 field,
                 &s.script,
                 s.user.as_ref(),
@@ -2863,7 +2891,8 @@ fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &str) 
         }
     }
     for (k, c) in rs.checkers.iter().enumerate() {
-        let ckey = format!("{rkey}.checkers[{k}]");
+        // Formatted only when something is said about the checker.
+        let ckey = || indexed_key(&rkey(), "checkers", k);
         let kw = c.keyword();
         let own_connection = match c {
             Checker::Smtp(s) => {
@@ -2871,7 +2900,7 @@ fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &str) 
                 for h in &s.host {
                     if let Some(msg) = h.connection().problem(&host_default) {
                         let msg = format!("{msg} - ignoring the host");
-                        cx.report_at(Severity::Error, &ckey, kw, msg);
+                        cx.report_at(Severity::Error, &ckey(), kw, msg);
                     }
                 }
                 s.uses_own_connection()
@@ -2881,24 +2910,24 @@ fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &str) 
         if let Some(conn) = c.connection().filter(|_| own_connection) {
             if let Some(msg) = conn.problem(rs) {
                 let msg = format!("{msg} - ignoring the checker");
-                cx.report_at(Severity::Error, &ckey, kw, msg);
+                cx.report_at(Severity::Error, &ckey(), kw, msg);
             }
         }
         match c {
             Checker::Http(h) | Checker::Ssl(h) if h.url.is_empty() => cx.report_at(
                 Severity::Error,
-                &ckey,
+                &ckey(),
                 kw,
                 "HTTP/SSL_GET checker has no urls specified - ignoring",
             ),
             Checker::Misc(m) if m.misc_path.is_empty() => cx.report_at(
                 Severity::Error,
-                &ckey,
+                &ckey(),
                 kw,
                 "No script path has been specified for MISC_CHECKER - skipping",
             ),
             Checker::Misc(m) => {
-                let pkey = format!("{ckey}.misc_path");
+                let pkey = format!("{}.misc_path", ckey());
                 check_script(
                     cx,
                     &cfg.global_defs,
@@ -2911,7 +2940,7 @@ fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &str) 
             }
             Checker::File(f) if f.track_file.is_empty() => cx.report_at(
                 Severity::Error,
-                &ckey,
+                &ckey(),
                 kw,
                 "FILE_CHECK has no track_file specified - ignoring",
             ),
@@ -3080,6 +3109,16 @@ fn validate_ports(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn indexed_keys_are_formatted_as_format_would() {
+        for i in [0usize, 7, 10, 99, 12_345, usize::MAX] {
+            assert_eq!(
+                super::indexed_key("virtual_server[3]", "real_server", i),
+                format!("virtual_server[3].real_server[{i}]")
+            );
+        }
+    }
+
     use crate::config::diag::Severity;
     use crate::config::model::lvs::*;
     use crate::config::model::Config;
