@@ -210,7 +210,7 @@ impl MappedStr {
     }
 
     fn trim_start(&mut self) {
-        let n = self.text.len() - self.text.trim_start_matches([' ', '\t']).len();
+        let n = leading_blanks(&self.text);
         if n > 0 {
             self.drop_front(n);
         }
@@ -256,9 +256,24 @@ impl MappedStr {
     }
 
     fn trim_end(&mut self) {
-        let n = self.text.trim_end_matches([' ', '\t']).len();
+        let n = self.text.len() - trailing_blanks(&self.text);
         self.truncate(n);
     }
+}
+
+/// The number of blanks (spaces and tabs) `s` starts with.  (Bytes, not
+/// chars: `trim_start_matches([' ', '\t'])` decodes each character, and this
+/// runs on every line.)
+fn leading_blanks(s: &str) -> usize {
+    s.bytes().take_while(|&b| b == b' ' || b == b'\t').count()
+}
+
+/// The number of blanks `s` ends with.
+fn trailing_blanks(s: &str) -> usize {
+    s.bytes()
+        .rev()
+        .take_while(|&b| b == b' ' || b == b'\t')
+        .count()
 }
 
 /// One logical line handed to the block parser.
@@ -367,10 +382,9 @@ impl OpenFile {
             // The last line (possibly empty, as `split('\n')` gives it).
             None => (rest, rest.len() + 1),
         };
-        let text = line.trim_start_matches([' ', '\t']);
-        let col = u32::try_from(line.len() - text.len())
-            .map_or(u32::MAX, |blanks| blanks.saturating_add(1));
-        let text = text.to_owned();
+        let blanks = leading_blanks(line);
+        let col = u32::try_from(blanks).map_or(u32::MAX, |b| b.saturating_add(1));
+        let text = line[blanks..].to_owned();
         self.pos += advance;
         self.line_no += 1;
         Some((text, col, self.line_no))
@@ -1527,6 +1541,15 @@ pub fn expand_braces(pattern: &str) -> Vec<String> {
 /// comment.
 fn decomment(s: &mut MappedStr, diags: &mut Diagnostics, file: FileId, line: u32) -> bool {
     s.trim_start();
+    if !s
+        .text
+        .bytes()
+        .any(|b| matches!(b, b'"' | b'\\' | b'#' | b'!'))
+    {
+        // Nothing to cut or unescape (most lines): only the trailing blanks go.
+        s.trim_end();
+        return false;
+    }
     let mut quote = false;
     let mut cut = None;
     let mut i = 0;
