@@ -20,11 +20,74 @@ use std::borrow::Cow;
 use std::rc::Rc;
 
 /// One word of a statement with where it starts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+///
+/// The text is a range of its line's text, which the words of a line share:
+/// one allocation per line rather than one per word (a large configuration
+/// has hundreds of thousands of words).
+#[derive(Clone)]
 pub struct Word {
-    pub text: String,
-    #[serde(skip)]
+    line: Rc<str>,
+    start: u32,
+    end: u32,
     pub loc: Location,
+}
+
+impl Word {
+    /// A word of its own text.
+    pub fn new(text: &str, loc: Location) -> Word {
+        Word {
+            line: Rc::from(text),
+            start: 0,
+            end: u32::try_from(text.len()).unwrap_or(0),
+            loc,
+        }
+    }
+
+    /// The word `line[range]`, sharing the line's text.
+    fn in_line(line: &Rc<str>, range: std::ops::Range<usize>, loc: Location) -> Word {
+        match (u32::try_from(range.start), u32::try_from(range.end)) {
+            (Ok(start), Ok(end)) if line.get(range.clone()).is_some() => Word {
+                line: line.clone(),
+                start,
+                end,
+                loc,
+            },
+            _ => Word::new(line.get(range).unwrap_or(""), loc),
+        }
+    }
+
+    /// The word's text.
+    pub fn text(&self) -> &str {
+        self.line
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or("")
+    }
+}
+
+impl PartialEq for Word {
+    fn eq(&self, other: &Word) -> bool {
+        self.text() == other.text() && self.loc == other.loc
+    }
+}
+
+impl Eq for Word {}
+
+impl std::fmt::Debug for Word {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Word")
+            .field("text", &self.text())
+            .field("loc", &self.loc)
+            .finish()
+    }
+}
+
+impl Serialize for Word {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Word", 1)?;
+        st.serialize_field("text", self.text())?;
+        st.end()
+    }
 }
 
 /// A statement: a keyword, its arguments, and maybe a block.
@@ -141,7 +204,7 @@ impl Serialize for Block {
 
 impl Node {
     pub fn name(&self) -> &str {
-        &self.keyword.text
+        self.keyword.text()
     }
 
     pub fn loc(&self) -> &Location {
@@ -153,7 +216,7 @@ impl Node {
     }
 
     pub fn arg_str(&self, i: usize) -> Option<&str> {
-        self.args.get(i).map(|w| w.text.as_str())
+        self.args.get(i).map(Word::text)
     }
 
     /// The location of argument `i`, or of the keyword when it is missing.
@@ -224,13 +287,8 @@ impl Node {
             Some(raw) => Cow::Borrowed(raw),
             None => match self.args.as_slice() {
                 [] => Cow::Borrowed(""),
-                [one] => Cow::Borrowed(&one.text),
-                many => Cow::Owned(
-                    many.iter()
-                        .map(|w| w.text.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                ),
+                [one] => Cow::Borrowed(one.text()),
+                many => Cow::Owned(many.iter().map(Word::text).collect::<Vec<_>>().join(" ")),
             },
         }
     }
@@ -240,29 +298,43 @@ impl Node {
 /// separate words, a double-quoted string is one word without its quotes).
 pub fn split_words(line: &Line, diags: &mut Diagnostics) -> Vec<Word> {
     let mut words = Vec::new();
-    split_words_into(line, diags, &mut words);
+    let _ = split_words_into(line, diags, &mut words);
     words
 }
 
-/// [`split_words`], appending to `words`.
-fn split_words_into(line: &Line, diags: &mut Diagnostics, words: &mut Vec<Word>) {
-    let t = &line.text.text;
+/// [`split_words`], appending to `words`.  Returns whether the line is plain:
+/// no quotes, and its words separated by single spaces with no blanks around
+/// them (then the text after the first word is the arguments joined by
+/// single spaces).
+fn split_words_into(line: &Line, diags: &mut Diagnostics, words: &mut Vec<Word>) -> bool {
+    let t = line.text.text.as_str();
     let b = t.as_bytes();
+    // The words share one copy of the line's text (made on the first word).
+    let mut shared: Option<Rc<str>> = None;
+    let mut plain = true;
+    let mut first = true;
     let mut i = 0;
     while i < b.len() {
+        let blanks = i;
         while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            plain &= b[i] == b' ';
             i += 1;
         }
+        let run = i - blanks;
         if i >= b.len() {
+            plain &= run == 0;
             break;
         }
+        plain &= run == usize::from(!first);
+        first = false;
         let start = i;
-        let text = if b[i] == b'"' {
+        let range = if b[i] == b'"' {
+            plain = false;
             match t[i + 1..].find('"') {
                 Some(end) => {
-                    let s = t[i + 1..i + 1 + end].to_owned();
+                    let r = i + 1..i + 1 + end;
                     i = i + 1 + end + 1;
-                    s
+                    r
                 }
                 None => {
                     diags.error(
@@ -270,22 +342,21 @@ fn split_words_into(line: &Line, diags: &mut Diagnostics, words: &mut Vec<Word>)
                         "\"",
                         format!("unmatched quote: '{t}'"),
                     );
-                    let s = t[i + 1..].to_owned();
+                    let r = i + 1..b.len();
                     i = b.len();
-                    s
+                    r
                 }
             }
         } else {
             while i < b.len() && b[i] != b' ' && b[i] != b'\t' && b[i] != b'"' {
                 i += 1;
             }
-            t[start..i].to_owned()
+            start..i
         };
-        words.push(Word {
-            text,
-            loc: line.location(start),
-        });
+        let shared = shared.get_or_insert_with(|| Rc::from(t));
+        words.push(Word::in_line(shared, range, line.location(start)));
     }
+    plain
 }
 
 /// Split a command line the way keepalived splits script commands: blanks
@@ -374,6 +445,16 @@ pub fn build_tree_from(
     lines: impl IntoIterator<Item = Line>,
     diags: &mut Diagnostics,
 ) -> Vec<Node> {
+    build_tree_counted(lines, diags).0
+}
+
+/// [`build_tree_from`], also giving the number of blocks opened (a measure
+/// of the named things the typed pass will remember, to size its tables).
+pub fn build_tree_counted(
+    lines: impl IntoIterator<Item = Line>,
+    diags: &mut Diagnostics,
+) -> (Vec<Node>, usize) {
+    let mut blocks = 0usize;
     // Each stack entry is the list of statements of an open block; the bottom
     // entry is the top level.
     let mut stack: Vec<Vec<Node>> = vec![Vec::new()];
@@ -386,6 +467,7 @@ pub fn build_tree_from(
         let line = &line;
         let t = line.text.text.as_str();
         if t == "{" {
+            blocks += 1;
             let loc = line.location(0);
             let parent = stack.last_mut().and_then(|s| s.last_mut());
             match parent {
@@ -406,10 +488,7 @@ pub fn build_tree_from(
                     // node, which the typed pass reads as keepalived does.
                     if let Some(l) = stack.last_mut() {
                         l.push(Node {
-                            keyword: Word {
-                                text: String::new(),
-                                loc: loc.clone(),
-                            },
+                            keyword: Word::new("", loc.clone()),
                             args: Vec::new(),
                             raw: None,
                             block: None,
@@ -433,10 +512,7 @@ pub fn build_tree_from(
                 // it otherwise).
                 if let Some(level) = stack.last_mut() {
                     level.push(Node {
-                        keyword: Word {
-                            text: "}".to_owned(),
-                            loc: line.location(0),
-                        },
+                        keyword: Word::new("}", line.location(0)),
                         ..Node::default()
                     });
                 }
@@ -447,7 +523,7 @@ pub fn build_tree_from(
             continue;
         }
         words.clear();
-        split_words_into(line, diags, &mut words);
+        let plain = split_words_into(line, diags, &mut words);
         let mut split = words.drain(..);
         let Some(keyword) = split.next() else {
             continue;
@@ -455,8 +531,13 @@ pub fn build_tree_from(
         // The arguments in a vector of their exact size.
         let mut args = Vec::with_capacity(split.len());
         args.extend(split);
-        let raw = raw_after_first_word(&line.text.text);
-        let raw = (!is_joined(raw, &args)).then(|| Box::from(raw));
+        debug_assert!(!plain || is_joined(raw_after_first_word(&line.text.text), &args));
+        let raw = if plain {
+            None
+        } else {
+            let raw = raw_after_first_word(&line.text.text);
+            (!is_joined(raw, &args)).then(|| Box::from(raw))
+        };
         if let Some(level) = stack.last_mut() {
             level.push(Node {
                 keyword,
@@ -482,7 +563,7 @@ pub fn build_tree_from(
             close_block(&mut stack, &mut spare, None);
         }
     }
-    stack.pop().unwrap_or_default()
+    (stack.pop().unwrap_or_default(), blocks)
 }
 
 fn raw_after_first_word(s: &str) -> &str {
@@ -514,7 +595,7 @@ fn is_joined(raw: &str, args: &[Word]) -> bool {
                 None => return false,
             }
         }
-        match rest.strip_prefix(w.text.as_str()) {
+        match rest.strip_prefix(w.text()) {
             Some(r) => rest = r,
             None => return false,
         }
@@ -537,10 +618,7 @@ fn close_block(stack: &mut Vec<Vec<Node>>, spare: &mut Vec<Vec<Node>>, end: Opti
 impl Default for Node {
     fn default() -> Self {
         Node {
-            keyword: Word {
-                text: String::new(),
-                loc: Location::new(FileId::default(), 0, 0),
-            },
+            keyword: Word::new("", Location::new(FileId::default(), 0, 0)),
             args: Vec::new(),
             raw: None,
             block: None,

@@ -46,19 +46,19 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
     }
     let mut diags = Diagnostics::new();
     let mut tree_diags = Diagnostics::new();
-    let tree = ast::build_tree_from(
+    let (tree, blocks) = ast::build_tree_counted(
         preprocess::open_file(path, opts.preprocess.clone(), &mut diags),
         &mut tree_diags,
     );
     diags.extend(tree_diags);
-    finish(tree, diags, opts)
+    finish(tree, blocks, diags, opts)
 }
 
 /// Load keepalived.conf text held in memory (tests, fuzzing).
 pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Loaded {
     let mut diags = Diagnostics::new();
     let mut tree_diags = Diagnostics::new();
-    let tree = ast::build_tree_from(
+    let (tree, blocks) = ast::build_tree_counted(
         preprocess::open_str(
             name,
             Path::new("."),
@@ -69,12 +69,20 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Loaded {
         &mut tree_diags,
     );
     diags.extend(tree_diags);
-    finish(tree, diags, opts)
+    finish(tree, blocks, diags, opts)
 }
 
-fn finish(tree: Vec<ast::Node>, mut diags: Diagnostics, opts: &LoadOptions) -> Loaded {
+fn finish(
+    tree: Vec<ast::Node>,
+    blocks: usize,
+    mut diags: Diagnostics,
+    opts: &LoadOptions,
+) -> Loaded {
     let tree: Rc<[ast::Node]> = tree.into();
     let mut cx = build::Cx::new(&mut diags, opts.build.clone());
+    // Most blocks are named things the typed pass remembers (a virtual
+    // server, a real server, its checker): size the source map once.
+    cx.spans.reserve(blocks);
     // The tree is freed as the model is built (see `build::build`).
     let config = build::build(tree, &mut cx);
     let spans = std::mem::take(&mut cx.spans);

@@ -46,7 +46,52 @@ pub struct MappedStr {
     /// (byte offset where the segment starts, column of that byte, whether the
     /// following bytes advance the column (source text) or share it
     /// (substituted text)); sorted by offset, the first at offset 0.
-    segs: Vec<(u32, u32, bool)>,
+    segs: Segs,
+}
+
+/// A segment of a [`MappedStr`]'s column mapping.
+type Seg = (u32, u32, bool);
+
+/// The segments of a [`MappedStr`]: almost always one, kept inline (no
+/// allocation per line).
+#[derive(Clone, Debug)]
+enum Segs {
+    One([Seg; 1]),
+    Many(Vec<Seg>),
+}
+
+impl Default for Segs {
+    fn default() -> Self {
+        Segs::Many(Vec::new())
+    }
+}
+
+impl PartialEq for Segs {
+    fn eq(&self, other: &Segs) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Segs {}
+
+impl std::ops::Deref for Segs {
+    type Target = [Seg];
+
+    fn deref(&self) -> &[Seg] {
+        match self {
+            Segs::One(one) => one,
+            Segs::Many(many) => many,
+        }
+    }
+}
+
+impl From<Vec<Seg>> for Segs {
+    fn from(v: Vec<Seg>) -> Segs {
+        match v.as_slice() {
+            [one] => Segs::One([*one]),
+            _ => Segs::Many(v),
+        }
+    }
 }
 
 impl MappedStr {
@@ -58,7 +103,7 @@ impl MappedStr {
     fn from_source_owned(text: String, first_col: u32) -> Self {
         MappedStr {
             text,
-            segs: vec![(0, first_col, true)],
+            segs: Segs::One([(0, first_col, true)]),
         }
     }
 
@@ -66,7 +111,7 @@ impl MappedStr {
     fn uniform(text: &str, col: u32) -> Self {
         MappedStr {
             text: text.to_owned(),
-            segs: vec![(0, col, false)],
+            segs: Segs::One([(0, col, false)]),
         }
     }
 
@@ -82,7 +127,7 @@ impl MappedStr {
     }
 
     /// The segment description of the old mapping from byte `pos` on.
-    fn segs_from(&self, pos: usize, shift: i64) -> Vec<(u32, u32, bool)> {
+    fn segs_from(&self, pos: usize, shift: i64) -> Vec<Seg> {
         let mut out = Vec::new();
         if pos >= self.text.len() {
             return out;
@@ -100,21 +145,30 @@ impl MappedStr {
     }
 
     fn slice(&self, start: usize, end: usize) -> MappedStr {
+        let text = self.text[start..end].to_owned();
+        if let Segs::One([(0, _, linear)]) = self.segs {
+            // One segment: what the general case below gives, without a vector.
+            let linear = linear && start < end;
+            return MappedStr {
+                text,
+                segs: Segs::One([(0, self.col_at(start), linear)]),
+            };
+        }
         let mut segs = self.segs_from(start, -(start as i64));
         segs.retain(|s| (s.0 as usize) < end - start);
         if segs.is_empty() {
             segs.push((0, self.col_at(start), false));
         }
         MappedStr {
-            text: self.text[start..end].to_owned(),
-            segs,
+            text,
+            segs: segs.into(),
         }
     }
 
     fn replace_range(&mut self, start: usize, end: usize, with: &str) {
         let col = self.col_at(start);
         let shift = with.len() as i64 - (end - start) as i64;
-        let mut segs: Vec<(u32, u32, bool)> = self
+        let mut segs: Vec<Seg> = self
             .segs
             .iter()
             .copied()
@@ -128,7 +182,7 @@ impl MappedStr {
             segs.push((0, col, false));
         }
         self.text.replace_range(start..end, with);
-        self.segs = segs;
+        self.segs = segs.into();
     }
 
     fn remove(&mut self, at: usize) {
@@ -137,20 +191,26 @@ impl MappedStr {
 
     fn truncate(&mut self, len: usize) {
         self.text.truncate(len);
-        if self.segs.len() > 1 {
-            self.segs.retain(|s| s.0 == 0 || (s.0 as usize) < len);
+        if let Segs::Many(segs) = &mut self.segs {
+            if segs.len() > 1 {
+                segs.retain(|s| s.0 == 0 || (s.0 as usize) < len);
+            }
         }
     }
 
     fn push_str(&mut self, other: &MappedStr) {
         let base = self.text.len() as u32;
         self.text.push_str(&other.text);
-        self.segs
-            .extend(other.segs.iter().map(|&(o, c, l)| (o + base, c, l)));
+        let mut segs = match std::mem::take(&mut self.segs) {
+            Segs::One(one) => one.to_vec(),
+            Segs::Many(many) => many,
+        };
+        segs.extend(other.segs.iter().map(|&(o, c, l)| (o + base, c, l)));
+        self.segs = segs.into();
     }
 
     fn trim_start(&mut self) {
-        let n = self.text.len() - self.text.trim_start_matches([' ', '\t']).len();
+        let n = leading_blanks(&self.text);
         if n > 0 {
             self.drop_front(n);
         }
@@ -164,6 +224,12 @@ impl MappedStr {
             *self = self.slice(n, len);
             return;
         }
+        if let Segs::One([(0, _, linear)]) = self.segs {
+            // One segment: it still is, starting at the new first byte.
+            self.segs = Segs::One([(0, self.col_at(n), linear)]);
+            self.text.drain(..n);
+            return;
+        }
         // As `segs_from(n, -n)`: the segment of byte `n` now starts at 0,
         // the later ones move back by `n`; then as `slice`, only those
         // that start inside the text are kept.
@@ -174,20 +240,40 @@ impl MappedStr {
             .and_then(|i| self.segs.get(i))
             .is_none_or(|s| s.2);
         let col = self.col_at(n);
-        self.segs.drain(..idx);
-        for s in &mut self.segs {
+        let mut segs = match std::mem::take(&mut self.segs) {
+            Segs::One(one) => one.to_vec(),
+            Segs::Many(many) => many,
+        };
+        segs.drain(..idx);
+        for s in &mut segs {
             s.0 = (i64::from(s.0) - n as i64).max(0) as u32;
         }
-        self.segs.insert(0, (0, col, linear));
+        segs.insert(0, (0, col, linear));
         let rest = len - n;
-        self.segs.retain(|s| (s.0 as usize) < rest);
+        segs.retain(|s| (s.0 as usize) < rest);
+        self.segs = segs.into();
         self.text.drain(..n);
     }
 
     fn trim_end(&mut self) {
-        let n = self.text.trim_end_matches([' ', '\t']).len();
+        let n = self.text.len() - trailing_blanks(&self.text);
         self.truncate(n);
     }
+}
+
+/// The number of blanks (spaces and tabs) `s` starts with.  (Bytes, not
+/// chars: `trim_start_matches([' ', '\t'])` decodes each character, and this
+/// runs on every line.)
+fn leading_blanks(s: &str) -> usize {
+    s.bytes().take_while(|&b| b == b' ' || b == b'\t').count()
+}
+
+/// The number of blanks `s` ends with.
+fn trailing_blanks(s: &str) -> usize {
+    s.bytes()
+        .rev()
+        .take_while(|&b| b == b' ' || b == b'\t')
+        .count()
 }
 
 /// One logical line handed to the block parser.
@@ -273,14 +359,19 @@ struct OpenFile {
     pos: usize,
     /// Lines handed out so far (the line number of the last one).
     line_no: u32,
-    /// A line given back (see the continuation handling in `next_raw`).
-    pushed_back: Option<String>,
+    /// A line given back (see the continuation handling in `next_raw`),
+    /// with the column of its first byte.
+    pushed_back: Option<(String, u32)>,
 }
 
 impl OpenFile {
-    fn next_line(&mut self) -> Option<(String, u32)> {
-        if let Some(l) = self.pushed_back.take() {
-            return Some((l, self.line_no));
+    /// The next line without its leading blanks, the column where what is
+    /// left starts, and its line number.  (Leaving the blanks out here, rather
+    /// than copying them and removing them from the copy, saves moving the
+    /// text of each indented line.)
+    fn next_line(&mut self) -> Option<(String, u32, u32)> {
+        if let Some((l, col)) = self.pushed_back.take() {
+            return Some((l, col, self.line_no));
         }
         if self.pos > self.text.len() {
             return None;
@@ -291,10 +382,12 @@ impl OpenFile {
             // The last line (possibly empty, as `split('\n')` gives it).
             None => (rest, rest.len() + 1),
         };
-        let line = line.to_owned();
+        let blanks = leading_blanks(line);
+        let col = u32::try_from(blanks).map_or(u32::MAX, |b| b.saturating_add(1));
+        let text = line[blanks..].to_owned();
         self.pos += advance;
         self.line_no += 1;
-        Some((line, self.line_no))
+        Some((text, col, self.line_no))
     }
 }
 
@@ -425,12 +518,13 @@ impl<'d> Preprocessor<'d> {
     }
 
     /// Next physical line from the include stack, with its origin.
-    fn next_file_line(&mut self) -> Option<(String, FileId, u32)> {
+    /// The text comes without its leading blanks: see [`OpenFile::next_line`].
+    fn next_file_line(&mut self) -> Option<(String, u32, FileId, u32)> {
         loop {
             let frame = self.stack.last_mut()?;
             if let Some(file) = frame.current.as_mut() {
-                if let Some((text, line_no)) = file.next_line() {
-                    return Some((text, file.name, line_no));
+                if let Some((text, col, line_no)) = file.next_line() {
+                    return Some((text, col, file.name, line_no));
                 }
                 frame.current = None;
             }
@@ -519,7 +613,7 @@ impl<'d> Preprocessor<'d> {
                     }
                 }
             }
-            let (mut raw, file, line_no) = self.next_file_line()?;
+            let (mut raw, first_col, file, line_no) = self.next_file_line()?;
             self.last_origin = (file, line_no);
             // Physical continuation lines: a trailing '\' outside a definition joins
             // the next line (inside a definition the definition code handles it).
@@ -528,13 +622,13 @@ impl<'d> Preprocessor<'d> {
             }
             // A truly empty line ends a multi-line definition; a line that
             // is blank or a comment is only skipped (keepalived's read_line).
-            if raw.is_empty() {
+            if raw.is_empty() && first_col == 1 {
                 if let Some(name) = self.multiline_def.take() {
                     self.finish_multiline(&name);
                 }
                 continue;
             }
-            let mut text = MappedStr::from_source_owned(raw, 1);
+            let mut text = MappedStr::from_source_owned(raw, first_col);
             let commented_cont = decomment(&mut text, &mut *self.diags, file, line_no);
             if text.text.is_empty() {
                 continue;
@@ -548,11 +642,11 @@ impl<'d> Preprocessor<'d> {
                     text.truncate(text.text.len() - 1);
                     text.trim_end();
                     match self.next_file_line() {
-                        Some((mut next, nfile, nline)) if nfile == file => {
+                        Some((mut next, ncol, nfile, nline)) if nfile == file => {
                             while next.ends_with('\r') {
                                 next.pop();
                             }
-                            let mut more = MappedStr::from_source(&next, 1);
+                            let mut more = MappedStr::from_source_owned(next, ncol);
                             let more_commented =
                                 decomment(&mut more, &mut *self.diags, nfile, nline);
                             if !text.text.is_empty() && !more.text.is_empty() {
@@ -563,11 +657,11 @@ impl<'d> Preprocessor<'d> {
                                 break;
                             }
                         }
-                        Some((next, nfile, nline)) => {
+                        Some((next, ncol, nfile, nline)) => {
                             // The file ended with a continuation: keep the next file's line.
                             if let Some(frame) = self.stack.last_mut() {
                                 if let Some(f) = frame.current.as_mut() {
-                                    f.pushed_back = Some(next);
+                                    f.pushed_back = Some((next, ncol));
                                 }
                             }
                             let _ = (nfile, nline);
@@ -1447,6 +1541,15 @@ pub fn expand_braces(pattern: &str) -> Vec<String> {
 /// comment.
 fn decomment(s: &mut MappedStr, diags: &mut Diagnostics, file: FileId, line: u32) -> bool {
     s.trim_start();
+    if !s
+        .text
+        .bytes()
+        .any(|b| matches!(b, b'"' | b'\\' | b'#' | b'!'))
+    {
+        // Nothing to cut or unescape (most lines): only the trailing blanks go.
+        s.trim_end();
+        return false;
+    }
     let mut quote = false;
     let mut cut = None;
     let mut i = 0;

@@ -333,7 +333,7 @@ impl Cx<'_> {
         Some(
             node.args[i..]
                 .iter()
-                .map(|w| w.text.as_str())
+                .map(|w| w.text())
                 .collect::<Vec<_>>()
                 .join(" "),
         )

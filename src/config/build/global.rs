@@ -626,7 +626,7 @@ static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
         for item in n.children() {
             g.notification_email.push(item.name().to_owned());
             g.notification_email
-                .extend(item.args.iter().map(|w| w.text.clone()));
+                .extend(item.args.iter().map(|w| w.text().to_owned()));
         }
         if g.notification_email.len() == before {
             cx.error(n, usize::MAX, "empty notification_email block");
@@ -1009,7 +1009,7 @@ static GLOBAL_DEFS: &[Keyword<GlobalDefs>] = &[
             "iptables not supported, using nftables instead; please replace 'vrrp_iptables' \
              and 'vrrp_ipsets' with the 'nftables' option",
         );
-        g.vrrp_iptables = Some(n.args.iter().map(|w| w.text.clone()).collect());
+        g.vrrp_iptables = Some(n.args.iter().map(|w| w.text().to_owned()).collect());
         g.nftables = Some(DEFAULT_NFTABLES_TABLE.to_owned());
         g.nftables_priority = -1;
     }),
@@ -1336,14 +1336,18 @@ fn garp_extra_if(g: &mut GlobalDefs, n: &Node, cx: &mut Cx) {
     let mut all = false;
     let mut delay = None;
     for (i, w) in n.args.iter().enumerate() {
-        if w.text == "all" {
+        if w.text() == "all" {
             all = true;
             continue;
         }
         match cx.uint(n, i, 1, 86400) {
             Some(v) => delay = Some(v as u32),
             None => {
-                cx.error(n, i, format!("{} '{}' invalid - ignored", n.name(), w.text));
+                cx.error(
+                    n,
+                    i,
+                    format!("{} '{}' invalid - ignored", n.name(), w.text()),
+                );
                 return;
             }
         }
@@ -1366,7 +1370,7 @@ fn lvs_timeouts(g: &mut GlobalDefs, n: &Node, cx: &mut Cx) {
     }
     let mut i = 0;
     while i < n.args.len() {
-        let opt = n.args[i].text.as_str();
+        let opt = n.args[i].text();
         let slot = match opt {
             "tcp" => &mut g.lvs_timeouts.tcp,
             "tcpfin" => &mut g.lvs_timeouts.tcpfin,
@@ -1446,7 +1450,7 @@ fn lvs_sync_daemon(g: &mut GlobalDefs, n: &Node, cx: &mut Cx) {
     };
     let mut i = 1;
     while i < n.args.len() {
-        let word = n.args[i].text.as_str();
+        let word = n.args[i].text();
         let has_value = i + 1 < n.args.len();
         match word {
             "inst" => {
@@ -1495,7 +1499,7 @@ fn lvs_sync_daemon(g: &mut GlobalDefs, n: &Node, cx: &mut Cx) {
                 }
             }
             "group" => {
-                let s = n.args[i + 1].text.as_str();
+                let s = n.args[i + 1].text();
                 match s.parse::<IpAddr>() {
                     Err(_) => cx.error(
                         n,
@@ -1557,17 +1561,17 @@ fn vrrp_rx_bufs_policy(g: &mut GlobalDefs, n: &Node, cx: &mut Cx) {
     }
     let p = &mut g.vrrp_rx_bufs_policy;
     for (i, w) in n.args.iter().enumerate() {
-        if w.text.eq_ignore_ascii_case("MTU") {
+        if w.text().eq_ignore_ascii_case("MTU") {
             p.mtu = true;
-        } else if w.text.eq_ignore_ascii_case("ADVERT") {
+        } else if w.text().eq_ignore_ascii_case("ADVERT") {
             p.advert = true;
         } else {
-            match n.args[0].text.parse::<u32>() {
+            match n.args[0].text().parse::<u32>() {
                 Ok(size) => p.size = Some(size),
                 Err(_) => cx.error(
                     n,
                     i,
-                    format!("invalid vrrp_rx_bufs_policy {} - ignored", w.text),
+                    format!("invalid vrrp_rx_bufs_policy {} - ignored", w.text()),
                 ),
             }
         }
@@ -1628,7 +1632,7 @@ fn umask(g: &mut GlobalDefs, n: &Node, cx: &mut Cx) {
     let mut bits = 0;
     let mut need_or = false;
     for (i, w) in n.args.iter().enumerate() {
-        let mut rest = w.text.as_str();
+        let mut rest = w.text();
         while !rest.is_empty() {
             if need_or {
                 match rest.strip_prefix('|') {
@@ -1638,7 +1642,7 @@ fn umask(g: &mut GlobalDefs, n: &Node, cx: &mut Cx) {
                         continue;
                     }
                     None => {
-                        cx.error(n, i, format!("invalid umask syntax {} - ignored", w.text));
+                        cx.error(n, i, format!("invalid umask syntax {} - ignored", w.text()));
                         return;
                     }
                 }
@@ -1668,7 +1672,7 @@ fn umask(g: &mut GlobalDefs, n: &Node, cx: &mut Cx) {
 fn include_check(g: &mut GlobalDefs, n: &Node, cx: &mut Cx) {
     let mut kept = Vec::new();
     for (i, w) in n.args.iter().enumerate() {
-        let word = w.text.as_str();
+        let word = w.text();
         let ty = word.strip_prefix(['+', '-']).unwrap_or(word);
         if ty.len() == word.len() && i > 0 {
             cx.error(

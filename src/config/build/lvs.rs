@@ -387,7 +387,7 @@ fn parse_lvs_method(
     let mut csum = TunnelChecksum::Nocsum;
     let mut i = 1;
     while i < n.args.len() {
-        let w = n.args[i].text.as_str();
+        let w = n.args[i].text();
         match w {
             "type" => {
                 let Some(t) = n.arg_str(i + 1) else {
@@ -479,6 +479,32 @@ fn parse_lvs_method(
     })
 }
 
+/// The source-map key `{parent}.{field}[{index}]`, built directly: there is
+/// one for each real server and each checker, and `format!` costs several
+/// times as much.
+fn indexed_key(parent: &str, field: &str, index: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = index;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = &digits[at..];
+    let mut key = String::with_capacity(parent.len() + field.len() + digits.len() + 3);
+    key.push_str(parent);
+    key.push('.');
+    key.push_str(field);
+    key.push('[');
+    key.extend(digits.iter().map(|&d| char::from(d)));
+    key.push(']');
+    key
+}
+
 /// Remember where the last `keyword` of a block is, for later checks.
 fn remember_last(cx: &mut Cx, key: String, nodes: &[Node], keyword: &str) {
     if let Some(n) = nodes.iter().rev().find(|n| n.name() == keyword) {
@@ -488,14 +514,35 @@ fn remember_last(cx: &mut Cx, key: String, nodes: &[Node], keyword: &str) {
 
 /// Forget what was remembered under `prefix` (a block that was dropped).
 /// Keys under a prefix are only ever stored after the prefix itself (see
-/// `remember` right after each `forget`), so a missing prefix means nothing to
-/// scan: this keeps loading linear in the number of servers.
+/// [`remember_anew`]), so a missing prefix means nothing to scan: this keeps
+/// loading linear in the number of servers.
 fn forget(cx: &mut Cx, prefix: &str) {
     if cx.spans.remove(prefix).is_none() {
         return;
     }
+    forget_under(cx, prefix);
+}
+
+/// Forget what was remembered under `prefix.`.
+fn forget_under(cx: &mut Cx, prefix: &str) {
     let dotted = format!("{prefix}.");
     cx.spans.retain(|k, _| !k.starts_with(&dotted));
+}
+
+/// `forget(cx, &key)` then `cx.remember(key, node)`, in one look-up: a new
+/// block under a key starts with nothing remembered under it.
+fn remember_anew(cx: &mut Cx, key: String, node: &Node) {
+    use std::collections::hash_map::Entry;
+    match cx.spans.entry(key) {
+        Entry::Vacant(e) => {
+            e.insert(node.loc().clone());
+        }
+        Entry::Occupied(mut e) => {
+            e.insert(node.loc().clone());
+            let prefix = e.key().clone();
+            forget_under(cx, &prefix);
+        }
+    }
 }
 
 // ===== SSL =====
@@ -862,8 +909,7 @@ pub fn apply_virtual_server(cfg: &mut Config, node: &Node, cx: &mut Cx) {
         }
     }
     let key = format!("virtual_server[{}]", cfg.virtual_server.len());
-    forget(cx, &key);
-    cx.remember(key.clone(), node);
+    remember_anew(cx, key.clone(), node);
     let af = vs.address.as_ref().map(ServiceFamily::of);
     // Room for the real servers the block names, and no more (a capacity
     // hint only: the block reader decides what is read).
@@ -1163,7 +1209,7 @@ static VIRTUAL_SERVER: &[Keyword<VsBuild>] = &[
             );
             return;
         }
-        b.snmp_name = Some(n.args[0].text.clone());
+        b.snmp_name = Some(n.args[0].text().to_owned());
     }),
     Keyword::new("alpha", Leaf, Full, |b, n, cx| {
         no_value(cx, n);
@@ -1344,12 +1390,11 @@ fn apply_real_server(b: &mut VsBuild, node: &Node, cx: &mut Cx) {
         );
         return;
     };
-    let key = format!("{}.real_server[{}]", b.key, b.real_server.len());
-    forget(cx, &key);
-    cx.remember(key.clone(), node);
+    let key = indexed_key(&b.key, "real_server", b.real_server.len());
+    remember_anew(cx, key.clone(), node);
     let mut r = RsBuild {
         rs: RealServer::new(address, port),
-        key: key.clone(),
+        key,
         vs_method: b.lvs_method,
     };
     let end = cx.apply_block(&mut r, "real_server", node, REAL_SERVER);
@@ -1368,7 +1413,7 @@ fn apply_real_server(b: &mut VsBuild, node: &Node, cx: &mut Cx) {
                     "real_server",
                     format!("Address family of virtual server and real server {address} don't match - skipping real server"),
                 );
-                forget(cx, &key);
+                forget(cx, &r.key);
                 return;
             }
             _ => {}
@@ -1515,7 +1560,7 @@ static REAL_SERVER: &[Keyword<RsBuild>] = &[
             );
             return;
         }
-        r.snmp_name = Some(n.args[0].text.clone());
+        r.snmp_name = Some(n.args[0].text().to_owned());
     }),
     Keyword::new("MISC_CHECK", Block, Full, apply_misc_check),
     Keyword::new("SMTP_CHECK", Block, Full, apply_smtp_check),
@@ -1560,7 +1605,7 @@ impl<C: Default> ChkBuild<C> {
     fn new(r: &RsBuild) -> Self {
         ChkBuild {
             c: C::default(),
-            key: format!("{}.checkers[{}]", r.key, r.checkers.len()),
+            key: indexed_key(&r.key, "checkers", r.checkers.len()),
             rs_addr: r.address,
             default_dst: Some(r.address),
         }
@@ -1894,7 +1939,7 @@ fn regex_offset(cx: &mut Cx, n: &Node, which: &str) -> u64 {
         );
         return 0;
     }
-    let s = n.args[0].text.as_str();
+    let s = n.args[0].text();
     let (v, rest) = strtoul(s, 10);
     if !rest.is_empty() {
         cx.warn(
@@ -1947,12 +1992,12 @@ static URL: &[Keyword<UrlBuild>] = &[
     }),
     Keyword::new("status_code", Leaf, Full, |b, n, cx| {
         for (i, w) in n.args.iter().enumerate() {
-            match w.text.parse::<StatusCodeRange>() {
+            match w.text().parse::<StatusCodeRange>() {
                 Ok(r) => b.url().status_code.push(r),
                 Err(_) => cx.error(
                     n,
                     i,
-                    format!("Invalid HTTP_GET status code '{}' - ignoring it", w.text),
+                    format!("Invalid HTTP_GET status code '{}' - ignoring it", w.text()),
                 ),
             }
         }
@@ -1979,12 +2024,12 @@ static URL: &[Keyword<UrlBuild>] = &[
     }),
     Keyword::new("regex_options", Leaf, Full, |b, n, cx| {
         for (i, w) in n.args.iter().enumerate() {
-            if REGEX_OPTIONS.contains(&w.text.as_str()) {
-                if !b.url().regex_options.contains(&w.text) {
-                    b.url().regex_options.push(w.text.clone());
+            if REGEX_OPTIONS.contains(&w.text()) {
+                if !b.url().regex_options.iter().any(|o| o == w.text()) {
+                    b.url().regex_options.push(w.text().to_owned());
                 }
             } else {
-                cx.warn(n, i, format!("unknown regex option '{}' ignored", w.text));
+                cx.warn(n, i, format!("unknown regex option '{}' ignored", w.text()));
             }
         }
     }),
@@ -2005,12 +2050,12 @@ static URL: &[Keyword<UrlBuild>] = &[
             );
             return;
         }
-        let (start, r1) = strtoul(&n.args[0].text, 10);
+        let (start, r1) = strtoul(n.args[0].text(), 10);
         if !r1.is_empty() {
             cx.warn(n, 0, "regex_stack invalid start value - ignored");
             return;
         }
-        let (max, r2) = strtoul(&n.args[1].text, 10);
+        let (max, r2) = strtoul(n.args[1].text(), 10);
         if !r2.is_empty() {
             cx.warn(n, 1, "regex_stack invalid max value - ignored");
             return;
@@ -2272,7 +2317,7 @@ static UDP_CHECK: &[Keyword<ChkBuild<UdpCheck>>] = checker_keywords!(conn UdpChe
             cx.error(n, usize::MAX, "UDP_CHECK payload requires a payload");
             return;
         }
-        let hex = n.args.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+        let hex = n.args.iter().map(|w| w.text()).collect::<Vec<_>>().join(" ");
         if decode_hex(&hex, false).is_some() {
             c.payload = Some(hex);
         } else {
@@ -2285,7 +2330,7 @@ static UDP_CHECK: &[Keyword<ChkBuild<UdpCheck>>] = checker_keywords!(conn UdpChe
         if n.args.is_empty() {
             return;
         }
-        let hex = n.args.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+        let hex = n.args.iter().map(|w| w.text()).collect::<Vec<_>>().join(" ");
         if decode_hex(&hex, true).is_some() {
             c.require_reply_data = Some(hex);
         } else {
@@ -2410,7 +2455,7 @@ static BFD_CHECK: &[Keyword<BfdBuild>] = &[
             b.dropped = true;
             return;
         }
-        let name = n.args[0].text.as_str();
+        let name = n.args[0].text();
         if !b.c.name.is_empty() {
             cx.error(
                 n,
@@ -2688,11 +2733,12 @@ fn validate_virtual_server(
     let mut no_method_reported = false;
     let mut kept: Vec<&RealServer> = Vec::new();
     for (j, rs) in vs.real_server.iter().enumerate() {
-        let rkey = format!("{key}.real_server[{j}]");
+        // Formatted only when something is said about the real server.
+        let rkey = || indexed_key(key, "real_server", j);
         if kept.iter().any(|o| o.same_endpoint(rs)) {
             err(
                 cx,
-                &rkey,
+                &rkey(),
                 "real_server",
                 format!(
                     "VS {vsd}: real server {} is duplicated - removing second rs",
@@ -2826,7 +2872,8 @@ fn validate_parse_level(cx: &mut Cx, vs: &VirtualServer, key: &str) {
     }
 }
 
-fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &str) {
+/// `rkey` gives the real server's key (see [`indexed_key`]), when needed.
+fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &dyn Fn() -> String) {
     for (field, script) in [
         ("notify_up", &rs.notify_up),
         ("notify_down", &rs.notify_down),
@@ -2835,7 +2882,7 @@ fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &str) 
             check_script(
                 cx,
                 &cfg.global_defs,
-                &format!("{rkey}.{field}"),
+                &format!("{}.{field}", rkey()),
                 field,
                 &s.script,
                 s.user.as_ref(),
@@ -2844,7 +2891,8 @@ fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &str) 
         }
     }
     for (k, c) in rs.checkers.iter().enumerate() {
-        let ckey = format!("{rkey}.checkers[{k}]");
+        // Formatted only when something is said about the checker.
+        let ckey = || indexed_key(&rkey(), "checkers", k);
         let kw = c.keyword();
         let own_connection = match c {
             Checker::Smtp(s) => {
@@ -2852,7 +2900,7 @@ fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &str) 
                 for h in &s.host {
                     if let Some(msg) = h.connection().problem(&host_default) {
                         let msg = format!("{msg} - ignoring the host");
-                        cx.report_at(Severity::Error, &ckey, kw, msg);
+                        cx.report_at(Severity::Error, &ckey(), kw, msg);
                     }
                 }
                 s.uses_own_connection()
@@ -2862,24 +2910,24 @@ fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &str) 
         if let Some(conn) = c.connection().filter(|_| own_connection) {
             if let Some(msg) = conn.problem(rs) {
                 let msg = format!("{msg} - ignoring the checker");
-                cx.report_at(Severity::Error, &ckey, kw, msg);
+                cx.report_at(Severity::Error, &ckey(), kw, msg);
             }
         }
         match c {
             Checker::Http(h) | Checker::Ssl(h) if h.url.is_empty() => cx.report_at(
                 Severity::Error,
-                &ckey,
+                &ckey(),
                 kw,
                 "HTTP/SSL_GET checker has no urls specified - ignoring",
             ),
             Checker::Misc(m) if m.misc_path.is_empty() => cx.report_at(
                 Severity::Error,
-                &ckey,
+                &ckey(),
                 kw,
                 "No script path has been specified for MISC_CHECKER - skipping",
             ),
             Checker::Misc(m) => {
-                let pkey = format!("{ckey}.misc_path");
+                let pkey = format!("{}.misc_path", ckey());
                 check_script(
                     cx,
                     &cfg.global_defs,
@@ -2892,7 +2940,7 @@ fn validate_real_server(cfg: &Config, cx: &mut Cx, rs: &RealServer, rkey: &str) 
             }
             Checker::File(f) if f.track_file.is_empty() => cx.report_at(
                 Severity::Error,
-                &ckey,
+                &ckey(),
                 kw,
                 "FILE_CHECK has no track_file specified - ignoring",
             ),
@@ -3061,6 +3109,16 @@ fn validate_ports(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn indexed_keys_are_formatted_as_format_would() {
+        for i in [0usize, 7, 10, 99, 12_345, usize::MAX] {
+            assert_eq!(
+                super::indexed_key("virtual_server[3]", "real_server", i),
+                format!("virtual_server[3].real_server[{i}]")
+            );
+        }
+    }
+
     use crate::config::diag::Severity;
     use crate::config::model::lvs::*;
     use crate::config::model::Config;

@@ -227,7 +227,7 @@ impl<'a> Cx<'a> {
         if node.args.len() > n {
             let extra = node.args[n..]
                 .iter()
-                .map(|w| w.text.as_str())
+                .map(|w| w.text())
                 .collect::<Vec<_>>()
                 .join(" ");
             self.warn(node, n, format!("extra parameters '{extra}' ignored"));
@@ -824,10 +824,7 @@ fn cut_items(nodes: &Block, end: Item, items: &mut Vec<Node>) -> (Item, Vec<Chun
         if let Some(block) = &n.block {
             let open_loc = n.block_loc().cloned().unwrap_or_else(|| n.loc().clone());
             items.push(Node {
-                keyword: super::ast::Word {
-                    text: "{".to_owned(),
-                    loc: open_loc,
-                },
+                keyword: super::ast::Word::new("{", open_loc),
                 ..Node::default()
             });
             let (close, mut rest) = cut_items(block, end_item(n), items);

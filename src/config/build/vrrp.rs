@@ -116,8 +116,8 @@ fn list_args(line: &Line, cx: &mut Cx) {
 fn value_block_words(node: &Node) -> Vec<String> {
     let mut out = Vec::new();
     for item in node.children() {
-        out.push(item.keyword.text.clone());
-        out.extend(item.args.iter().map(|w| w.text.clone()));
+        out.push(item.keyword.text().to_owned());
+        out.extend(item.args.iter().map(|w| w.text().to_owned()));
     }
     out
 }
@@ -1708,7 +1708,7 @@ pub fn validate(cfg: &Config, cx: &mut Cx) {
 pub fn command_line(n: &Node, cx: &mut Cx) -> Option<String> {
     cx.need(n, 0)?;
     if n.args.len() == 1 {
-        Some(n.args[0].text.clone())
+        Some(n.args[0].text().to_owned())
     } else {
         Some(n.raw_args().into_owned())
     }

@@ -43,7 +43,7 @@ impl<'a> Line<'a> {
     }
 
     pub fn get(&self, k: usize) -> Option<&'a str> {
-        self.words.get(k).map(|w| w.text.as_str())
+        self.words.get(k).map(|w| w.text())
     }
 
     /// Where word `k` is (the last word when `k` is past the end).
@@ -94,7 +94,7 @@ impl<'a> Line<'a> {
 
     /// The words from `k` on.
     pub fn rest(&self, k: usize) -> Vec<&'a str> {
-        self.words.iter().skip(k).map(|w| w.text.as_str()).collect()
+        self.words.iter().skip(k).map(|w| w.text()).collect()
     }
 }
 
