@@ -48,7 +48,7 @@ scripts/ipvs-vm -t 3000 -w "$work" -- bash -c '
   }
   for i in $(seq "$runs"); do
     for what in $only; do
-      # The previous run's namespace is torn down by the kernel in the
+      # The namespace of the previous run is torn down by the kernel in the
       # background (thousands of IPVS entries under TCG take seconds): let
       # that finish before the next measurement starts.
       sleep "$pause"
