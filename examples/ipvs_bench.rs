@@ -125,8 +125,12 @@ fn wait(
     mut f: impl FnMut() -> Result<bool, String>,
 ) -> Result<f64, String> {
     loop {
+        // The time the successful poll began: what it found was there then
+        // (its own reading of 11,000 entries under TCG takes a while and is
+        // not the daemon's time).
+        let began = t0.elapsed().as_secs_f64();
         if f()? {
-            return Ok(t0.elapsed().as_secs_f64());
+            return Ok(began);
         }
         if t0.elapsed() > o.limit {
             return Err(format!("timed out waiting for {what}"));
