@@ -19,14 +19,14 @@
 #[path = "ipvs/mod.rs"]
 mod ipvs_vm;
 
-use ipvs_vm::{sh, table, wait_table, Test};
+use ipvs_vm::{sh, table, wait_table, with_daemon, Daemon, Test};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn main() -> ExitCode {
     ipvs_vm::main(&[Test {
@@ -148,44 +148,6 @@ fn count(replies: &[String], name: &str) -> usize {
     replies.iter().filter(|r| r.as_str() == name).count()
 }
 
-/// Stops the daemon (SIGTERM, bounded wait, then SIGKILL) on drop.
-struct Daemon {
-    child: Child,
-    exited_cleanly: Option<bool>,
-}
-
-impl Daemon {
-    fn stop(&mut self) -> bool {
-        if let Some(ok) = self.exited_cleanly {
-            return ok;
-        }
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).expect("pid"));
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let t0 = Instant::now();
-        let mut ok = false;
-        loop {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                ok = st.success();
-                break;
-            }
-            if t0.elapsed() > Duration::from_secs(30) {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.exited_cleanly = Some(ok);
-        ok
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 fn veth(ns: &str, host_if: &str, host_ip: &str, ns_ip: &str) {
     sh(
         "ip",
@@ -256,27 +218,8 @@ fn nat_round_robin_and_failover_with_real_traffic() {
         ),
     )
     .expect("write config");
-    let log_path = dir.path().join("daemon.log");
-    let log = std::fs::File::create(&log_path).expect("log");
-    let child = Command::new(env!("CARGO_BIN_EXE_keepalived-rs"))
-        .args(["-n", "-l", "-f"])
-        .arg(&conf)
-        .arg("-p")
-        .arg(dir.path().join("pid"))
-        .arg("--control-socket")
-        .arg(dir.path().join("control.sock"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("start keepalived-rs");
-    let mut daemon = Daemon {
-        child,
-        exited_cleanly: None,
-    };
-    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let daemon = Daemon::start(dir.path(), &conf);
+    with_daemon(daemon, |_| {
         let both = |t: &str| t.contains("10.210.11.2:8080") && t.contains("10.210.12.2:8080");
         wait_table(Duration::from_secs(30), "both real servers in", both);
 
@@ -309,13 +252,7 @@ fn nat_round_robin_and_failover_with_real_traffic() {
             CONNECTIONS,
             "after rs1 went down: {replies:?}"
         );
-    }));
-    let clean = daemon.stop();
-    if let Err(e) = result {
-        eprintln!("daemon log:\n{}", read_log());
-        std::panic::resume_unwind(e);
-    }
-    assert!(clean, "no clean exit:\n{}", read_log());
+    });
     assert!(
         !table().contains(VIP),
         "service left behind at stop:\n{}",

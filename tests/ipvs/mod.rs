@@ -20,8 +20,8 @@
 #![allow(dead_code)]
 
 use std::io::Write;
-use std::process::{Command, ExitCode};
-use std::time::Instant;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
 /// One test: a name and a function that panics on failure.
 pub struct Test {
@@ -229,4 +229,87 @@ pub fn wait_table(limit: std::time::Duration, what: &str, cond: impl Fn(&str) ->
         assert!(t0.elapsed() < limit, "timed out waiting for {what}:\n{t}");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// keepalived-rs on `conf`, logging to `dir/daemon.log`; SIGTERM and a
+/// bounded wait on drop.
+pub struct Daemon {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    clean: Option<bool>,
+}
+
+impl Daemon {
+    pub fn start(dir: &std::path::Path, conf: &std::path::Path) -> Daemon {
+        let log_path = dir.join("daemon.log");
+        let log = std::fs::File::create(&log_path).expect("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_keepalived-rs"))
+            .args(["-n", "-l", "-f"])
+            .arg(conf)
+            .arg("-p")
+            .arg(dir.join("pid"))
+            .arg("--control-socket")
+            .arg(dir.join("control.sock"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start keepalived-rs");
+        Daemon {
+            child,
+            log: log_path,
+            clean: None,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).expect("pid"));
+        nix::sys::signal::kill(pid, sig).expect("kill");
+    }
+
+    /// SIGTERM; whether it exited with 0 within 30 s.
+    pub fn stop(&mut self) -> bool {
+        if let Some(c) = self.clean {
+            return c;
+        }
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        let t0 = Instant::now();
+        let mut clean = false;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                clean = st.success();
+                break;
+            }
+            if t0.elapsed() > Duration::from_secs(30) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.clean = Some(clean);
+        clean
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Run `f`; on failure print the daemon's log. Then stop the daemon, which
+/// must exit cleanly.
+pub fn with_daemon(mut d: Daemon, f: impl FnOnce(&Daemon)) {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&d)));
+    let clean = d.stop();
+    if let Err(e) = result {
+        eprintln!("daemon log:\n{}", d.log());
+        std::panic::resume_unwind(e);
+    }
+    assert!(clean, "no clean exit:\n{}", d.log());
 }
