@@ -3,7 +3,7 @@
 // close), optionally with keepalived's SO_LINGER {1, 5}, at a fixed rate over the
 // "tcp PORT" lines of a checkers_bench port file. Prints CPU per check.
 // Build: gcc -O2 -o /tmp/tcp-floor bench/tcp-floor.c
-// Usage: /tmp/tcp-floor PORTFILE SECONDS RATE LINGER(0|1)
+// Usage: /tmp/tcp-floor PORTFILE SECONDS RATE LINGER(0: none, 1: keepalived's {1, 5}, 2: {1, 0}, an RST close)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +23,9 @@ int main(int argc,char**argv){
   struct sockaddr_in a={0}; a.sin_family=AF_INET; a.sin_addr.s_addr=htonl(0x7f000001);
   struct rusage r0,r1; getrusage(RUSAGE_SELF,&r0); double t0=now(); long done=0,fail=0; int i=0;
   while(now()-t0<secs){
-    double due=t0+(double)done/rate; while(now()<due) usleep(200);
+    double due=t0+(double)done/rate; if(now()<due){struct timespec ts={(time_t)due,(long)((due-(time_t)due)*1e9)};clock_nanosleep(CLOCK_MONOTONIC,TIMER_ABSTIME,&ts,NULL);}
     int fd=socket(AF_INET,SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC,IPPROTO_TCP);
-    if(linger){struct linger li={1,5};setsockopt(fd,SOL_SOCKET,SO_LINGER,&li,sizeof li);}
+    if(linger){struct linger li={1,linger==2?0:5};setsockopt(fd,SOL_SOCKET,SO_LINGER,&li,sizeof li);}
     a.sin_port=htons(ports[i]); i=(i+1)%n;
     int rc=connect(fd,(struct sockaddr*)&a,sizeof a);
     if(rc<0&&errno==EINPROGRESS){struct pollfd pf={fd,POLLOUT,0};poll(&pf,1,2000);}

@@ -68,9 +68,16 @@ fn batch_answers_each_request_in_order() {
         Op::NewService(service(a, "wrr")), // exists
         Op::DelDest(a, dest("10.60.0.1", 80, Forward::Masq, 1).id), // no such dest
     ];
+    let mut duplicate = 0;
     for i in 0..400u32 {
         let addr = format!("10.61.{}.{}", i / 250, 1 + i % 250);
         ops.push(Op::NewDest(a, dest(&addr, 8080, Forward::Masq, 1 + i % 5)));
+        if i == 300 {
+            // A refusal in a later send than the first: only the last
+            // request of a send asks for an ACK, failures still answer.
+            duplicate = ops.len();
+            ops.push(Op::NewDest(a, dest("10.61.0.7", 8080, Forward::Masq, 1)));
+        }
     }
     ops.push(Op::SetDest(a, dest("10.61.0.1", 8080, Forward::Masq, 9)));
     let results = c.batch(&ops);
@@ -86,7 +93,15 @@ fn batch_answers_each_request_in_order() {
         "{:?}",
         results[2]
     );
-    assert!(results[3..].iter().all(|r| r.is_ok()));
+    assert!(
+        matches!(results[duplicate], Err(IpvsError::Exists)),
+        "{:?}",
+        results[duplicate]
+    );
+    assert!(results[3..]
+        .iter()
+        .enumerate()
+        .all(|(k, r)| r.is_ok() || k + 3 == duplicate));
     let dests = c.destinations(&a).expect("dests");
     assert_eq!(dests.len(), 400);
     assert!(dests

@@ -104,6 +104,11 @@ impl Slot {
     /// Start the checkers of `cfg` on the checker thread (started on first
     /// use; called inside the main runtime).
     pub fn start(&self, cfg: &Config, tx: UnboundedSender<RealServerUpdate>) {
+        self.start_from(cfg, tx, Inputs::of(cfg));
+    }
+
+    /// [`Slot::start`], with `cfg`'s inputs already taken.
+    fn start_from(&self, cfg: &Config, tx: UnboundedSender<RealServerUpdate>, inputs: Inputs) {
         let bfd = self.lock().bfd.clone();
         let plan = crate::check::realserver::plan_with_bfd(cfg, &bfd);
         for w in &plan.warnings {
@@ -141,17 +146,18 @@ impl Slot {
         if let Some(mut old) = r.set.replace(set) {
             old.stop();
         }
-        r.inputs = Some(Inputs::of(cfg));
+        r.inputs = Some(inputs);
     }
 
     /// Restart the checkers if what they are built from changed.
     pub fn reload(&self, cfg: &Config, tx: UnboundedSender<RealServerUpdate>) {
-        if self.lock().inputs.as_ref() == Some(&Inputs::of(cfg)) {
+        let inputs = Inputs::of(cfg);
+        if self.lock().inputs.as_ref() == Some(&inputs) {
             tracing::info!("reload: real-server checkers unchanged; kept with their state");
             return;
         }
         tracing::info!("reload: real-server configuration changed; checkers restarted");
-        self.start(cfg, tx);
+        self.start_from(cfg, tx, inputs);
     }
 
     /// Per real server: alive, weight, last result and latency.

@@ -63,7 +63,8 @@ impl LvsSettings {
 }
 
 enum Control {
-    Reload(Box<LvsSpec>),
+    /// A new configuration; the sender hears when it is in the kernel.
+    Reload(Box<LvsSpec>, oneshot::Sender<()>),
     /// A VRRP instance became master (`true`) or left master.
     VrrpState {
         instance: String,
@@ -104,10 +105,15 @@ impl LvsHandle {
         self.status.clone()
     }
 
-    /// Apply a new (validated) configuration: only what changed.
-    pub fn reload(&self, cfg: &Config) {
+    /// Apply a new (validated) configuration: only what changed. Resolves
+    /// when the syncer has applied it (or is gone).
+    pub fn reload(&self, cfg: &Config) -> impl std::future::Future<Output = ()> + use<> {
         let spec = build_spec(cfg, self.virtual_servers);
-        let _ = self.ctl.send(Control::Reload(Box::new(spec)));
+        let (done, applied) = oneshot::channel();
+        let _ = self.ctl.send(Control::Reload(Box::new(spec), done));
+        async move {
+            let _ = applied.await;
+        }
     }
 
     /// A VRRP instance became master or left it: the sync daemons follow
@@ -380,7 +386,7 @@ async fn run<O: IpvsOps>(
                 publish(&syncer);
             }
             c = ctl.recv() => match c {
-                Some(Control::Reload(spec)) => {
+                Some(Control::Reload(spec, done)) => {
                     let before = syncer.counts();
                     let ev = syncer.reload(*spec);
                     let after = syncer.counts();
@@ -388,6 +394,7 @@ async fn run<O: IpvsOps>(
                         requests = after.table_ops() - before.table_ops(),
                         "IPVS: new configuration applied"
                     );
+                    let _ = done.send(());
                     quorum_actions(ev, &scripts, user, &mut fifos);
                     let m = follows_master(&syncer, &vrrp_master);
                     syncer.set_sync_master(m);

@@ -387,6 +387,10 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// How long a reload waits for the IPVS syncer before restarting the
+/// checkers regardless.
+const LVS_RELOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What the signal loop needs to reload.
 struct Signals<'a> {
     cli: &'a Cli,
@@ -415,9 +419,22 @@ struct Signals<'a> {
 impl Signals<'_> {
     /// A new configuration for the IPVS syncer and the checkers; starts the
     /// syncer if this is the first configuration that needs it.
-    fn reload_lvs(&mut self, cfg: &config::model::Config) {
+    ///
+    /// The checkers restart after the syncer has applied the new table
+    /// (bounded wait): the kernel gets the change first, and rebuilding
+    /// thousands of checkers does not compete with it for the CPU.
+    async fn reload_lvs(&mut self, cfg: &config::model::Config) {
         if let Some(l) = &self.lvs {
-            l.reload(cfg);
+            let applied = l.reload(cfg);
+            if tokio::time::timeout(LVS_RELOAD_WAIT, applied)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "reload: the IPVS syncer has not applied the new configuration after {} s; restarting the checkers anyway",
+                    LVS_RELOAD_WAIT.as_secs()
+                );
+            }
         } else if let Some((l, tx)) = self.lvs_start.start(self.cli, cfg) {
             tracing::info!("reload: IPVS syncer started");
             for (inst, master) in &self.vrrp_master {
@@ -490,7 +507,7 @@ async fn signal_loop(sig: &mut Signals<'_>, ctl: mpsc::Sender<Control>, stats: S
                     if !cli.no_bfd {
                         start_bfd(&sig.bfd.0, &new.config, &sig.bfd.1);
                     }
-                    sig.reload_lvs(&new.config);
+                    sig.reload_lvs(&new.config).await;
                     if let (Some(t), Some(engine)) = (sig.trackers.as_mut(), sig.engine.as_ref()) {
                         t.stop();
                         *t = trackers::start(

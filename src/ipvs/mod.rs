@@ -10,6 +10,7 @@
 pub mod codec;
 pub mod desired;
 pub mod netlink;
+pub mod request;
 pub mod syncer;
 pub mod types;
 

@@ -370,42 +370,14 @@ impl IpvsClient {
         )
     }
 
-    /// The command and attributes of a table op.
-    fn op_request(op: &super::syncer::Op) -> Result<(u8, Vec<IpvsAttr>), IpvsError> {
-        use super::syncer::Op;
-        let svc = |id: &ServiceId| IpvsAttr::Service(codec::service_key_attrs(id));
-        Ok(match op {
-            Op::NewService(s) | Op::SetService(s) => (
-                if matches!(op, Op::NewService(_)) {
-                    cmd::NEW_SERVICE
-                } else {
-                    cmd::SET_SERVICE
-                },
-                vec![IpvsAttr::Service(
-                    codec::service_attrs(s).map_err(IpvsError::Invalid)?,
-                )],
-            ),
-            Op::DelService(id) => (cmd::DEL_SERVICE, vec![svc(id)]),
-            Op::NewDest(id, d) => (
-                cmd::NEW_DEST,
-                vec![svc(id), IpvsAttr::Dest(codec::dest_attrs(d))],
-            ),
-            Op::SetDest(id, d) => (
-                cmd::SET_DEST,
-                vec![svc(id), IpvsAttr::Dest(codec::dest_attrs(d))],
-            ),
-            Op::DelDest(id, d) => (
-                cmd::DEL_DEST,
-                vec![svc(id), IpvsAttr::Dest(codec::dest_key_attrs(d))],
-            ),
-            Op::Flush => (cmd::FLUSH, vec![]),
-        })
-    }
-
-    /// Send `ops` in order, many requests per `send`, and read their ACKs
-    /// after each send: one result per op. The kernel handles the requests
-    /// of one send in order and answers each, so this is the same as one
-    /// request at a time, with far fewer system calls and context switches.
+    /// Send `ops` in order, many requests per `send`: one result per op.
+    /// The kernel handles the requests of one send in order, answers each
+    /// failed one with its error, and goes on with the next. Only the last
+    /// request of a send asks for an ACK: when it comes, every request
+    /// before it without an error succeeded. This is the same as one
+    /// request and one ACK at a time, with far fewer system calls, and the
+    /// kernel builds, queues and wakes us for one ACK per send instead of
+    /// one per request.
     pub fn batch(&mut self, ops: &[super::syncer::Op]) -> Vec<Result<(), IpvsError>> {
         let mut results: Vec<Option<Result<(), IpvsError>>> = Vec::with_capacity(ops.len());
         let mut i = 0;
@@ -414,20 +386,14 @@ impl IpvsClient {
             self.tx.clear();
             let first = results.len();
             let seq0 = self.seq.wrapping_add(1);
+            let mut last_at = None;
             while i < ops.len() && self.tx.len() < BATCH_BYTES {
-                match Self::op_request(&ops[i]) {
-                    Ok((c, attrs)) => {
-                        let seq = self.next_seq();
-                        let mut g = GenlMessage::from_payload(IpvsMessage::new(c, attrs));
-                        g.set_resolved_family_id(self.family);
-                        let mut nl = NetlinkMessage::from(g);
-                        nl.header.flags = NLM_F_REQUEST | NLM_F_ACK;
-                        nl.header.sequence_number = seq;
-                        nl.finalize();
-                        let at = self.tx.len();
-                        // Messages are 4-byte aligned; ours are already.
-                        self.tx.resize(at + nl.buffer_len(), 0);
-                        nl.serialize(&mut self.tx[at..]);
+                let seq = self.seq.wrapping_add(1);
+                let at = self.tx.len();
+                match super::request::append(&mut self.tx, self.family, seq, &ops[i]) {
+                    Ok(()) => {
+                        self.seq = seq;
+                        last_at = Some(at);
                         results.push(None);
                     }
                     // Not sent: no sequence number taken.
@@ -435,64 +401,24 @@ impl IpvsClient {
                 }
                 i += 1;
             }
-            let pending = results[first..].iter().filter(|r| r.is_none()).count();
-            if pending == 0 {
+            let Some(last_at) = last_at else {
                 continue;
-            }
+            };
+            super::request::request_ack(&mut self.tx, last_at);
+            let last_seq = self.seq;
             // seq0.. are the sequence numbers of this send's requests, in
             // the order of the `None` slots.
             let slots: Vec<usize> = (first..results.len())
                 .filter(|&k| results[k].is_none())
                 .collect();
-            if let Err(e) = self.sock.send(&self.tx, 0) {
-                let msg = format!("netlink send: {e}");
+            let outcome = match self.sock.send(&self.tx, 0) {
+                Ok(_) => self.read_batch_answers(seq0, last_seq, &slots, &mut results),
+                Err(e) => Err(format!("netlink send: {e}")),
+            };
+            if let Err(msg) = outcome {
                 for &k in &slots {
-                    results[k] = Some(Err(IpvsError::Transport(msg.clone())));
-                }
-                continue;
-            }
-            let mut left = pending;
-            while left > 0 {
-                self.rx.clear();
-                let n = match self.sock.recv(&mut self.rx, libc::MSG_TRUNC) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        let msg = format!("netlink recv: {e}");
-                        for &k in &slots {
-                            if results[k].is_none() {
-                                results[k] = Some(Err(IpvsError::Transport(msg.clone())));
-                            }
-                        }
-                        break;
-                    }
-                };
-                let end = n.min(self.rx.len());
-                let mut off = 0;
-                while off + 16 <= end {
-                    let b = &self.rx[off..];
-                    let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
-                    if len < 16 || off + len > end {
-                        break;
-                    }
-                    let chunk = &self.rx[off..off + len];
-                    off += (len + 3) & !3;
-                    let Ok(msg) = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(chunk)
-                    else {
-                        continue;
-                    };
-                    let idx = msg.header.sequence_number.wrapping_sub(seq0) as usize;
-                    let Some(&k) = slots.get(idx) else {
-                        continue; // left over from an earlier, abandoned request
-                    };
-                    if results[k].is_some() {
-                        continue;
-                    }
-                    if let NetlinkPayload::Error(e) = msg.payload {
-                        results[k] = Some(match e.code {
-                            None => Ok(()),
-                            Some(code) => Err(errno_to_error(code.get())),
-                        });
-                        left -= 1;
+                    if results[k].is_none() {
+                        results[k] = Some(Err(IpvsError::Transport(msg.clone())));
                     }
                 }
             }
@@ -501,6 +427,59 @@ impl IpvsClient {
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(IpvsError::Transport("no ACK".into()))))
             .collect()
+    }
+
+    /// Read the answers to one send of [`Self::batch`] (requests `seq0` to
+    /// `last_seq`, results in `slots`) until the last request's ACK or
+    /// error; the requests without an error are then done.
+    fn read_batch_answers(
+        &mut self,
+        seq0: u32,
+        last_seq: u32,
+        slots: &[usize],
+        results: &mut [Option<Result<(), IpvsError>>],
+    ) -> Result<(), String> {
+        loop {
+            self.rx.clear();
+            let n = self
+                .sock
+                .recv(&mut self.rx, libc::MSG_TRUNC)
+                .map_err(|e| format!("netlink recv: {e}"))?;
+            let end = n.min(self.rx.len());
+            let mut off = 0;
+            let mut done = false;
+            while off + 16 <= end {
+                let b = &self.rx[off..];
+                let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
+                if len < 16 || off + len > end {
+                    break;
+                }
+                let chunk = &self.rx[off..off + len];
+                off += (len + 3) & !3;
+                let Ok(msg) = NetlinkMessage::<GenlMessage<IpvsMessage>>::deserialize(chunk) else {
+                    continue;
+                };
+                let seq = msg.header.sequence_number;
+                let Some(&k) = slots.get(seq.wrapping_sub(seq0) as usize) else {
+                    continue; // left over from an earlier, abandoned request
+                };
+                if let NetlinkPayload::Error(e) = msg.payload {
+                    if results[k].is_none() {
+                        results[k] = Some(match e.code {
+                            None => Ok(()),
+                            Some(code) => Err(errno_to_error(code.get())),
+                        });
+                    }
+                    done |= seq == last_seq;
+                }
+            }
+            if done {
+                for &k in slots {
+                    results[k].get_or_insert(Ok(()));
+                }
+                return Ok(());
+            }
+        }
     }
 
     fn service_change(&mut self, cmd: u8, svc: &Service) -> Result<(), IpvsError> {

@@ -399,7 +399,9 @@ impl<O: IpvsOps> Syncer<O> {
                 "IPVS: adopting services already in the kernel"
             );
         }
-        self.apply_all(ops, Why::Start);
+        // Every op succeeding leaves the kernel equal to `want` for all of
+        // our services: take it whole instead of recording 11,000 ops.
+        self.apply_all_into(ops, Why::Start, Some(want));
         self.apply_timeouts();
         self.sync_daemons(self.sync_master);
         Ok(())
@@ -635,6 +637,12 @@ impl<O: IpvsOps> Syncer<O> {
     /// Apply `ops` in order: sent as one batch (the netlink client pipelines
     /// them), then each result handled as [`Self::apply`] does.
     fn apply_all(&mut self, ops: Vec<Op>, why: Why) {
+        self.apply_all_into(ops, why, None);
+    }
+
+    /// [`Self::apply_all`]; when every op succeeds at once and `target` is
+    /// what the believed table then equals, it becomes the believed table.
+    fn apply_all_into(&mut self, ops: Vec<Op>, why: Why, target: Option<Table>) {
         if ops.len() <= 1 {
             for op in ops {
                 self.apply(op, why);
@@ -647,7 +655,14 @@ impl<O: IpvsOps> Syncer<O> {
             }
             self.count(op);
         }
-        let mut results = self.ops.batch(&ops).into_iter();
+        let results = self.ops.batch(&ops);
+        if let Some(t) = target {
+            if results.len() == ops.len() && results.iter().all(Result::is_ok) {
+                self.believed = t;
+                return;
+            }
+        }
+        let mut results = results.into_iter();
         for op in ops {
             let r = results
                 .next()
@@ -710,7 +725,7 @@ impl<O: IpvsOps> Syncer<O> {
             result = self.send(&f);
         }
         match result {
-            Ok(()) => self.record(&op),
+            Ok(()) => self.record(op),
             Err(e) => {
                 self.counts.errors += 1;
                 let msg = format!("IPVS: cannot {op}: {e}");
@@ -724,40 +739,29 @@ impl<O: IpvsOps> Syncer<O> {
         }
     }
 
-    fn record(&mut self, op: &Op) {
+    fn record(&mut self, op: Op) {
         let b = &mut self.believed;
         match op {
-            Op::NewService(s) => {
-                let e = b.entry(s.id).or_insert_with(|| TableService {
-                    service: s.clone(),
-                    dests: Default::default(),
-                });
-                e.service = s.clone();
-            }
-            Op::SetService(s) => {
-                if let Some(e) = b.get_mut(&s.id) {
-                    e.service = s.clone();
-                } else {
-                    b.insert(
-                        s.id,
-                        TableService {
-                            service: s.clone(),
-                            dests: Default::default(),
-                        },
-                    );
+            Op::NewService(s) | Op::SetService(s) => match b.entry(s.id) {
+                std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().service = s,
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(TableService {
+                        service: s,
+                        dests: Default::default(),
+                    });
                 }
-            }
+            },
             Op::DelService(id) => {
-                b.remove(id);
+                b.remove(&id);
             }
             Op::NewDest(id, d) | Op::SetDest(id, d) => {
-                if let Some(e) = b.get_mut(id) {
-                    e.dests.insert(d.id, d.clone());
+                if let Some(e) = b.get_mut(&id) {
+                    e.dests.insert(d.id, d);
                 }
             }
             Op::DelDest(id, d) => {
-                if let Some(e) = b.get_mut(id) {
-                    e.dests.remove(d);
+                if let Some(e) = b.get_mut(&id) {
+                    e.dests.remove(&d);
                 }
             }
             Op::Flush => b.clear(),
