@@ -15,7 +15,11 @@
 # /proc/PID/task/*/schedstat; utime+stime from /proc/PID/stat, which the
 # guest samples at ticks, as cpu_ticks_percent), the RSS of
 # its checking process (and the total), arrivals/s and lateness p50/p99/max.
-# keepalived and keepalived-rs run alternately, ROUNDS times each.
+# keepalived and keepalived-rs run alternately, ROUNDS times each; for TCP
+# also bench/tcp-floor.c (FLOOR=1, the default), a C client doing only what
+# every TCP check must, at the same rate over the same targets, without and
+# with keepalived's SO_LINGER: the kernel's own cost per check, measured
+# the same way.
 #
 # Usage: bench/checkers-vs-keepalived.sh
 #   env: TCP=1000 HTTP=1000 ROUNDS=2 SETTLE=8 WINDOW=20 DELAY_LOOP=1
@@ -29,6 +33,7 @@ if [ "${1:-}" != "--guest" ]; then
   work=$(mktemp -d /tmp/checkers-vs-keepalived.XXXXXX)
   trap 'rm -rf "$work"' EXIT
   cp target/release/examples/checkers_bench target/release/keepalived-rs "$work/"
+  gcc -O2 -o "$work/tcp-floor" bench/tcp-floor.c
   echo "host load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   scripts/ipvs-vm -c "${VM_CPUS:-2}" -m "${VM_MEM:-1G}" -t 3000 -w "$work" \
     -e TCP="${TCP:-1000}" -e HTTP="${HTTP:-1000}" -e ROUNDS="${ROUNDS:-2}" \
@@ -110,6 +115,15 @@ measure() { # NAME KIND COUNT
       "$work/keepalived-rs" -n -l -C -f "$conf" -p "$work/k.pid" -c "$work/kc.pid" \
         --control-socket "$work/control.sock" >"$work/$name-$kind.log" 2>&1 &
       pid=$! ;;
+    floor|floor-linger)
+      # bench/tcp-floor.c: socket, connect, poll, SO_ERROR, close and
+      # nothing else, one target after another at the same rate;
+      # floor-linger with keepalived's SO_LINGER {1, 5}.
+      local linger=0; [ "$name" = floor-linger ] && linger=1
+      "$work/tcp-floor" "$work/ports" $((SETTLE + WINDOW + 60)) \
+        "$(awk -v c="$count" -v d="$DELAY_LOOP" 'BEGIN { print int(c / d) }')" "$linger" \
+        >"$work/$name-$kind.log" 2>&1 &
+      pid=$! ;;
   esac
   sleep "$SETTLE"
   kill -0 "$pid" || { echo "$name exited early:" >&2; tail -20 "$work/$name-$kind.log" >&2; return 1; }
@@ -158,7 +172,10 @@ for kind in tcp http; do
   [ "$count" -gt 0 ] || continue
   gen_conf "$kind" "$count" >"$work/keepalived-$kind.conf"
   for round in $(seq "$ROUNDS"); do
-    for name in keepalived keepalived-rs; do
+    names="keepalived keepalived-rs"
+    # The kernel's own cost of a TCP check, measured the same way.
+    [ "$kind" = tcp ] && [ "${FLOOR:-1}" = 1 ] && names="$names floor floor-linger"
+    for name in $names; do
       measure "$name" "$kind" "$count"
     done
   done
