@@ -200,21 +200,21 @@ mod tests {
     fn reference(family: u16, seq: u32, flags: u16, op: &Op) -> Vec<u8> {
         let svc = |id: &ServiceId| IpvsAttr::Service(codec::service_key_attrs(id));
         let (c, attrs) = match op {
-            Op::NewService(s) => (
-                cmd::NEW_SERVICE,
-                vec![IpvsAttr::Service(codec::service_attrs(s).expect("valid"))],
-            ),
-            Op::SetService(s) => (
-                cmd::SET_SERVICE,
+            Op::NewService(s) | Op::SetService(s) => (
+                if matches!(op, Op::NewService(_)) {
+                    cmd::NEW_SERVICE
+                } else {
+                    cmd::SET_SERVICE
+                },
                 vec![IpvsAttr::Service(codec::service_attrs(s).expect("valid"))],
             ),
             Op::DelService(id) => (cmd::DEL_SERVICE, vec![svc(id)]),
-            Op::NewDest(id, d) => (
-                cmd::NEW_DEST,
-                vec![svc(id), IpvsAttr::Dest(codec::dest_attrs(d))],
-            ),
-            Op::SetDest(id, d) => (
-                cmd::SET_DEST,
+            Op::NewDest(id, d) | Op::SetDest(id, d) => (
+                if matches!(op, Op::NewDest(..)) {
+                    cmd::NEW_DEST
+                } else {
+                    cmd::SET_DEST
+                },
                 vec![svc(id), IpvsAttr::Dest(codec::dest_attrs(d))],
             ),
             Op::DelDest(id, d) => (
