@@ -395,6 +395,12 @@ async fn run<O: IpvsOps>(
                         "IPVS: new configuration applied"
                     );
                     let _ = done.send(());
+                    // The reload has just compared with (and written to)
+                    // the kernel: the next reconcile is a period from now,
+                    // not in the middle of the checkers' restart.
+                    if started {
+                        tick.reset();
+                    }
                     quorum_actions(ev, &scripts, user, &mut fifos);
                     let m = follows_master(&syncer, &vrrp_master);
                     syncer.set_sync_master(m);

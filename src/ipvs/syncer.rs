@@ -262,6 +262,10 @@ pub struct Syncer<O: IpvsOps> {
     /// search would find): a checker verdict finds its virtual server in
     /// constant time, whatever the number of virtual servers.
     by_key: HashMap<ServiceKey, usize>,
+    /// Every op since the last full pass (start, reload, repair) succeeded,
+    /// so `believed` equals the desired table: a reload then only needs to
+    /// look at the virtual servers that changed (see [`Self::reload`]).
+    believed_is_desired: bool,
 }
 
 fn index_by_key(spec: &LvsSpec) -> HashMap<ServiceKey, usize> {
@@ -270,6 +274,19 @@ fn index_by_key(spec: &LvsSpec) -> HashMap<ServiceKey, usize> {
         m.entry(vs.key.clone()).or_insert(i);
     }
     m
+}
+
+/// Whether no kernel service belongs to two virtual servers of `spec`
+/// (sorted, not hashed: cheaper for the small keys of thousands of
+/// services).
+fn services_unique(spec: &LvsSpec) -> bool {
+    let mut ids: Vec<ServiceId> = spec
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| vs.services.iter().map(|s| s.id))
+        .collect();
+    ids.sort_unstable();
+    ids.windows(2).all(|w| w[0] != w[1])
 }
 
 fn quorum_event(spec: &LvsSpec, c: &QuorumChange) -> Option<QuorumEvent> {
@@ -290,23 +307,17 @@ fn quorum_event(spec: &LvsSpec, c: &QuorumChange) -> Option<QuorumEvent> {
 
 /// The starting states of `spec`, carrying over from `prev` (matched by
 /// service key), and the quorum changes that produces.
-fn initial_states(
-    spec: &LvsSpec,
-    prev: Option<(&LvsSpec, &[VsState])>,
-) -> (Vec<VsState>, Vec<QuorumChange>) {
+/// The previous configuration, for [`initial_states`]: its virtual
+/// servers, their states, and its key index ([`index_by_key`]).
+type Previous<'a> = (&'a LvsSpec, &'a [VsState], &'a HashMap<ServiceKey, usize>);
+
+fn initial_states(spec: &LvsSpec, prev: Option<Previous<'_>>) -> (Vec<VsState>, Vec<QuorumChange>) {
     let mut states = Vec::with_capacity(spec.virtual_servers.len());
     let mut changes = Vec::new();
-    // The previous virtual servers by key (the first of equal keys, as a
-    // linear search would find): a reload of thousands stays linear.
-    let mut by_key: std::collections::HashMap<&ServiceKey, usize> =
-        std::collections::HashMap::new();
-    if let Some((ps, _)) = prev {
-        for (j, o) in ps.virtual_servers.iter().enumerate() {
-            by_key.entry(&o.key).or_insert(j);
-        }
-    }
     for (i, vs) in spec.virtual_servers.iter().enumerate() {
-        let p = prev.and_then(|(ps, pst)| {
+        // The previous virtual server by key (the first of equal keys, as a
+        // linear search would find): a reload of thousands stays linear.
+        let p = prev.and_then(|(ps, pst, by_key)| {
             by_key
                 .get(&vs.key)
                 .and_then(|&j| Some((ps.virtual_servers.get(j)?, pst.get(j)?)))
@@ -346,6 +357,7 @@ impl<O: IpvsOps> Syncer<O> {
                 sync_running: Vec::new(),
                 sync_master: false,
                 last_error: None,
+                believed_is_desired: false,
             },
             events,
         )
@@ -401,7 +413,9 @@ impl<O: IpvsOps> Syncer<O> {
         }
         // Every op succeeding leaves the kernel equal to `want` for all of
         // our services: take it whole instead of recording 11,000 ops.
+        let errors = self.counts.errors;
         self.apply_all_into(ops, Why::Start, Some(want));
+        self.believed_is_desired = self.counts.errors == errors;
         self.apply_timeouts();
         self.sync_daemons(self.sync_master);
         Ok(())
@@ -441,7 +455,13 @@ impl<O: IpvsOps> Syncer<O> {
     /// old configuration that are gone are removed; checker state and quorum
     /// carry over for matching virtual and real servers.
     pub fn reload(&mut self, spec: LvsSpec) -> Vec<QuorumEvent> {
-        let (state, changes) = initial_states(&spec, Some((&self.spec, &self.state)));
+        let (state, changes) = initial_states(&spec, Some((&self.spec, &self.state, &self.by_key)));
+        // Before `by_key` and `spec` change: they describe the old side.
+        let scope = if self.believed_is_desired {
+            self.changed_services(&spec, &state)
+        } else {
+            None
+        };
         let old_sync = self.spec.sync_daemon.clone();
         let old_timeouts = self.spec.timeouts.clone();
         self.by_key = index_by_key(&spec);
@@ -451,7 +471,10 @@ impl<O: IpvsOps> Syncer<O> {
             .iter()
             .filter_map(|c| quorum_event(&self.spec, c))
             .collect();
-        self.sync_believed(Why::Reload);
+        match scope {
+            Some(scope) => self.sync_scope(&scope, Why::Reload),
+            None => self.sync_believed(Why::Reload),
+        }
         if self.spec.timeouts != old_timeouts {
             self.apply_timeouts();
         }
@@ -460,6 +483,42 @@ impl<O: IpvsOps> Syncer<O> {
             self.sync_daemons(self.sync_master);
         }
         events
+    }
+
+    /// The kernel services a reload to `spec` in `state` can change: those
+    /// of new or changed virtual servers and of the old ones that are gone
+    /// or changed. A virtual server whose specification and carried-over
+    /// state are both equal stands for the same entries as before, and
+    /// those are in the kernel (`believed_is_desired`): a reload that
+    /// changes one weight among 1,000 virtual servers looks at one.
+    /// `None` (look at everything) when a kernel service belongs to two
+    /// virtual servers on either side: the desired table then depends on
+    /// their order.
+    fn changed_services(&self, spec: &LvsSpec, state: &[VsState]) -> Option<BTreeSet<ServiceId>> {
+        if !services_unique(&self.spec) || !services_unique(spec) {
+            return None;
+        }
+        let mut kept = vec![false; self.spec.virtual_servers.len()];
+        let mut scope = BTreeSet::new();
+        for (vs, st) in spec.virtual_servers.iter().zip(state) {
+            let same = self.by_key.get(&vs.key).is_some_and(|&j| {
+                self.spec.virtual_servers.get(j) == Some(vs) && self.state.get(j) == Some(st)
+            });
+            match self.by_key.get(&vs.key) {
+                Some(&j) if same => {
+                    if let Some(k) = kept.get_mut(j) {
+                        *k = true;
+                    }
+                }
+                _ => scope.extend(vs.services.iter().map(|s| s.id)),
+            }
+        }
+        for (vs, kept) in self.spec.virtual_servers.iter().zip(kept) {
+            if !kept {
+                scope.extend(vs.services.iter().map(|s| s.id));
+            }
+        }
+        Some(scope)
     }
 
     /// Read the kernel and repair whatever differs from the desired table
@@ -475,7 +534,9 @@ impl<O: IpvsOps> Syncer<O> {
             tracing::warn!("IPVS: repairing an out-of-band change: {op}");
         }
         self.counts.repairs += n as u64;
+        let errors = self.counts.errors;
         self.apply_all(ops, Why::Repair);
+        self.believed_is_desired = self.counts.errors == errors;
         Ok(n)
     }
 
@@ -552,7 +613,7 @@ impl<O: IpvsOps> Syncer<O> {
                             let d = desired::dest_for_service(&rs.dest, &t.service.id, vs.group);
                             t.dests.get(&d.id).map(|d| d.weight)
                         }),
-                        reason: rst.reason.clone(),
+                        reason: rst.reason.to_string(),
                     })
                     .collect();
                 VsStatus {
@@ -593,6 +654,22 @@ impl<O: IpvsOps> Syncer<O> {
         let want = self.desired();
         let scope: BTreeSet<ServiceId> = want.keys().chain(self.believed.keys()).copied().collect();
         let ops = diff(&self.believed, &want, scope.iter());
+        let errors = self.counts.errors;
+        self.apply_all(ops, why);
+        self.believed_is_desired = self.counts.errors == errors;
+    }
+
+    /// [`Self::sync_believed`] for the services in `scope` only (see
+    /// [`Self::changed_services`]): the others are already as desired.
+    fn sync_scope(&mut self, scope: &BTreeSet<ServiceId>, why: Why) {
+        let mut want = Table::new();
+        for (vs, st) in self.spec.virtual_servers.iter().zip(&self.state) {
+            if vs.services.iter().any(|s| scope.contains(&s.id)) {
+                want.extend(desired::vs_table(vs, st));
+            }
+        }
+        let ops = diff(&self.believed, &want, scope.iter());
+        // A failed op clears `believed_is_desired` (see `finish`).
         self.apply_all(ops, why);
     }
 
@@ -728,6 +805,7 @@ impl<O: IpvsOps> Syncer<O> {
             Ok(()) => self.record(op),
             Err(e) => {
                 self.counts.errors += 1;
+                self.believed_is_desired = false;
                 let msg = format!("IPVS: cannot {op}: {e}");
                 tracing::warn!("{msg}");
                 self.last_error = Some(msg);

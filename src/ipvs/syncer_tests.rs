@@ -16,6 +16,8 @@ struct FakeKernel {
     log: Vec<String>,
     daemons: Vec<SyncDaemonState>,
     timeouts: Option<Timeouts>,
+    /// Requests (as logged) the kernel refuses, once each.
+    refuse: Vec<String>,
 }
 
 impl FakeKernel {
@@ -94,8 +96,16 @@ impl IpvsOps for FakeKernel {
             .ok_or(IpvsError::NotFound)
     }
     fn new_destination(&mut self, svc: &ServiceId, dest: &Destination) -> Result<(), IpvsError> {
-        self.log
-            .push(format!("NEW_DEST {svc} {}:{}", dest.id.addr, dest.id.port));
+        let line = format!("NEW_DEST {svc} {}:{}", dest.id.addr, dest.id.port);
+        if let Some(i) = self.refuse.iter().position(|r| *r == line) {
+            self.refuse.remove(i);
+            self.log.push(format!("{line} (refused)"));
+            return Err(IpvsError::Kernel {
+                errno: libc::ENOMEM,
+                message: "refused by the test".into(),
+            });
+        }
+        self.log.push(line);
         let e = self.table.get_mut(svc).ok_or(IpvsError::NotFound)?;
         if e.1.contains_key(&dest.id) {
             return Err(IpvsError::Exists);
@@ -263,6 +273,36 @@ fn reload_changing_one_weight_is_exactly_one_set_dest() {
         s.ops.weight(&tcp("10.0.0.1", 80), "192.168.1.2", 80),
         Some(7)
     );
+}
+
+#[test]
+fn reload_after_a_refused_request_looks_at_everything_again() {
+    // A request the kernel refused leaves the believed table short of the
+    // desired one: the next reload must not take the unchanged virtual
+    // servers for done, and retries the missing destination.
+    let kernel = FakeKernel {
+        refuse: vec!["NEW_DEST TCP 10.0.0.2:443 192.168.1.3:443".into()],
+        ..FakeKernel::default()
+    };
+    let mut s = syncer(kernel, TWO_VS, Options::default());
+    assert_eq!(s.counts().errors, 1);
+    assert_eq!(
+        s.ops.weight(&tcp("10.0.0.2", 443), "192.168.1.3", 443),
+        None
+    );
+    s.ops.log.clear();
+    s.reload(spec(&TWO_VS.replace("weight 3", "weight 7")));
+    assert_eq!(
+        s.ops.log,
+        vec![
+            "SET_DEST TCP 10.0.0.1:80 192.168.1.2:80",
+            "NEW_DEST TCP 10.0.0.2:443 192.168.1.3:443"
+        ]
+    );
+    // Everything is in again: the next reload looks at what changed only.
+    s.ops.log.clear();
+    s.reload(spec(TWO_VS));
+    assert_eq!(s.ops.log, vec!["SET_DEST TCP 10.0.0.1:80 192.168.1.2:80"]);
 }
 
 #[test]
