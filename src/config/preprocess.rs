@@ -118,6 +118,10 @@ impl MappedStr {
     /// The column of byte `byte` (the last byte's for positions past the end).
     pub fn col_at(&self, byte: usize) -> u32 {
         let byte = byte.min(self.text.len().saturating_sub(1)) as u32;
+        // One segment from offset 0 (almost every line): no search.
+        if let Segs::One([(0, col, linear)]) = self.segs {
+            return if linear { col + byte } else { col };
+        }
         let idx = self.segs.partition_point(|s| s.0 <= byte);
         match idx.checked_sub(1).and_then(|i| self.segs.get(i)) {
             Some(&(off, col, linear)) if linear => col + (byte - off),
@@ -377,7 +381,9 @@ impl OpenFile {
             return None;
         }
         let rest = &self.text[self.pos..];
-        let (line, advance) = match rest.find('\n') {
+        // A byte loop, not `find`: lines are short, and the general
+        // searcher's set-up costs more than the loop on each of them.
+        let (line, advance) = match rest.bytes().position(|b| b == b'\n') {
             Some(i) => (&rest[..i], i + 1),
             // The last line (possibly empty, as `split('\n')` gives it).
             None => (rest, rest.len() + 1),
@@ -826,7 +832,7 @@ impl<'d> Preprocessor<'d> {
                     break;
                 }
 
-                if line.text.text.contains('$') {
+                if line.text.text.bytes().any(|b| b == b'$') {
                     match self.substitute(&mut line, resume) {
                         Substitution::None => break,
                         Substitution::Done(next) => {
@@ -868,6 +874,11 @@ impl<'d> Preprocessor<'d> {
     /// the next call.
     fn split_braces(&mut self, mut line: Line) -> Line {
         let bytes = line.text.text.as_bytes();
+        // A brace alone (every `}` line, and the `{` kept from the end of
+        // the line before): nothing to split or trim.
+        if bytes == b"{" || bytes == b"}" {
+            return line;
+        }
         let mut pos = None;
         if bytes.first() == Some(&b'{') || bytes.first() == Some(&b'}') {
             pos = Some(0);

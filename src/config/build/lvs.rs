@@ -103,6 +103,22 @@ fn strtoul(s: &str, radix: u32) -> (u64, &str) {
 
 /// keepalived's read_unsigned: the number and the reason it was refused.
 fn read_unsigned(s: &str, min: u64, max: u64) -> Result<u64, String> {
+    // Plain decimal digits (almost every number of a configuration): the
+    // value directly. Nineteen digits cannot overflow a u64, and the
+    // general path below gives the same value and checks for them.
+    if !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit()) {
+        let v = s
+            .bytes()
+            .fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'));
+        if v <= u64::from(u32::MAX) && (min..=max).contains(&v) {
+            return Ok(v);
+        }
+    }
+    read_unsigned_general(s, min, max)
+}
+
+/// [`read_unsigned`] for any text.
+fn read_unsigned_general(s: &str, min: u64, max: u64) -> Result<u64, String> {
     let t = s.trim_start_matches([' ', '\t']);
     if t.starts_with('-') {
         return Err(format!("negative number '{s}'"));
@@ -259,9 +275,20 @@ fn no_value(cx: &mut Cx, n: &Node) {
 /// keepalived's inet_stosockaddr without port: the family is IPv6 when the
 /// text has a ':'; anything from the first '-' (else '/') on is ignored.
 fn parse_inet_addr(s: &str) -> Option<IpAddr> {
-    let cut = s.find('-').or_else(|| s.find('/')).unwrap_or(s.len());
+    // One pass over the bytes for the first '-', the first '/' and any ':'
+    // (three searches cost more than the address parse on short text).
+    let (mut dash, mut slash, mut colon) = (None, None, false);
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            b'-' if dash.is_none() => dash = Some(i),
+            b'/' if slash.is_none() => slash = Some(i),
+            b':' => colon = true,
+            _ => {}
+        }
+    }
+    let cut = dash.or(slash).unwrap_or(s.len());
     let a = &s[..cut];
-    if s.contains(':') {
+    if colon {
         a.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
     } else {
         a.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
@@ -502,6 +529,22 @@ fn indexed_key(parent: &str, field: &str, index: usize) -> String {
     key.push('[');
     key.extend(digits.iter().map(|&d| char::from(d)));
     key.push(']');
+    key
+}
+
+/// `{parent}.{field}`, built directly (see [`indexed_key`]).
+fn dotted(parent: &str, field: &str) -> String {
+    let mut key = String::with_capacity(parent.len() + field.len() + 1);
+    key.push_str(parent);
+    key.push('.');
+    key.push_str(field);
+    key
+}
+
+/// `{field}[{index}]` for a top-level block (see [`indexed_key`]).
+fn top_key(field: &str, index: usize) -> String {
+    let mut key = indexed_key("", field, index);
+    key.remove(0);
     key
 }
 
@@ -908,7 +951,7 @@ pub fn apply_virtual_server(cfg: &mut Config, node: &Node, cx: &mut Cx) {
             vs.port = port;
         }
     }
-    let key = format!("virtual_server[{}]", cfg.virtual_server.len());
+    let key = top_key("virtual_server", cfg.virtual_server.len());
     remember_anew(cx, key.clone(), node);
     let af = vs.address.as_ref().map(ServiceFamily::of);
     // Room for the real servers the block names, and no more (a capacity
@@ -940,7 +983,7 @@ fn vs_end(cx: &mut Cx, b: &mut VsBuild, node: &Node) {
     match b.af {
         None => b.af = Some(f),
         Some(af) if af != f => {
-            let key = format!("{}.sorry_server", b.key);
+            let key = dotted(&b.key, "sorry_server");
             if !cx.spans.contains_key(&key) {
                 cx.remember(key.clone(), node);
             }
@@ -966,7 +1009,7 @@ fn lb_flag(b: &mut VsBuild, n: &Node, cx: &mut Cx) {
     let kw = n.name();
     match kw {
         "ops" => {
-            cx.remember(format!("{}.ops", b.key), n);
+            cx.remember(dotted(&b.key, "ops"), n);
             b.ops = true;
         }
         "flag-1" => b.flag_1 = true,
@@ -1015,7 +1058,7 @@ fn quorum_script(cx: &mut Cx, b: &mut VsBuild, n: &Node, up: bool) {
     let Some(s) = checker_script(cx, n) else {
         return;
     };
-    cx.remember(format!("{}.{kw}", b.key), n);
+    cx.remember(dotted(&b.key, kw), n);
     if up {
         b.quorum_up = Some(s);
     } else {
@@ -1183,12 +1226,12 @@ static VIRTUAL_SERVER: &[Keyword<VsBuild>] = &[
                 return;
             }
         };
-        cx.remember(format!("{}.protocol", b.key), n);
+        cx.remember(dotted(&b.key, "protocol"), n);
         b.protocol = Some(p);
     }),
     Keyword::new("ha_suspend", Leaf, Full, |b, n, cx| {
         no_value(cx, n);
-        cx.remember(format!("{}.ha_suspend", b.key), n);
+        cx.remember(dotted(&b.key, "ha_suspend"), n);
         b.ha_suspend = true;
     }),
     Keyword::new("smtp_alert", Leaf, NotImplemented, |b, n, cx| {
@@ -1227,7 +1270,7 @@ static VIRTUAL_SERVER: &[Keyword<VsBuild>] = &[
     }),
     Keyword::new("quorum", Leaf, Full, |b, n, cx| {
         let Some(s) = required(cx, n, 0) else { return };
-        cx.remember(format!("{}.quorum", b.key), n);
+        cx.remember(dotted(&b.key, "quorum"), n);
         match read_unsigned(s, 1, u64::from(u32::MAX)) {
             Ok(v) => b.quorum = v as u32,
             Err(e) => {
@@ -1244,7 +1287,7 @@ static VIRTUAL_SERVER: &[Keyword<VsBuild>] = &[
         }
     }),
     Keyword::new("hysteresis", Leaf, Full, |b, n, cx| {
-        cx.remember(format!("{}.hysteresis", b.key), n);
+        cx.remember(dotted(&b.key, "hysteresis"), n);
         if let Some(v) = req_unsigned(cx, n, 0, 0, u64::from(u32::MAX), "Hysteresis") {
             b.hysteresis = v as u32;
         }
@@ -1275,7 +1318,7 @@ static VIRTUAL_SERVER: &[Keyword<VsBuild>] = &[
             );
             return;
         };
-        cx.remember(format!("{}.sorry_server", b.key), n);
+        cx.remember(dotted(&b.key, "sorry_server"), n);
         b.sorry_server = Some(SorryServer {
             address,
             port,
@@ -1443,7 +1486,7 @@ fn notify_script(cx: &mut Cx, r: &mut RsBuild, n: &Node, up: bool) {
     let Some(s) = checker_script(cx, n) else {
         return;
     };
-    cx.remember(format!("{}.{kw}", r.key), n);
+    cx.remember(dotted(&r.key, kw), n);
     if up {
         r.notify_up = Some(s);
     } else {
@@ -2130,7 +2173,7 @@ fn apply_misc_check(r: &mut RsBuild, node: &Node, cx: &mut Cx) {
     }
     remember_last(
         cx,
-        format!("{}.misc_path", c.key),
+        dotted(&c.key, "misc_path"),
         node.children(),
         "misc_path",
     );
@@ -2139,11 +2182,11 @@ fn apply_misc_check(r: &mut RsBuild, node: &Node, cx: &mut Cx) {
     // removed.
     if cx.opts.check_host {
         let (key, kw) = if c.user.is_some() {
-            let key = format!("{}.user", c.key);
+            let key = dotted(&c.key, "user");
             remember_last(cx, key.clone(), node.children(), "user");
             (key, "user")
         } else {
-            let key = format!("{}.end", c.key);
+            let key = dotted(&c.key, "end");
             cx.spans.insert(key.clone(), end);
             (key, "MISC_CHECK")
         };
@@ -2538,7 +2581,7 @@ pub fn keywords(out: &mut Vec<KeywordInfo>) {
 pub fn validate(cfg: &Config, cx: &mut Cx) {
     let groups = &cfg.virtual_server_group;
     for (i, vs) in cfg.virtual_server.iter().enumerate() {
-        let key = format!("virtual_server[{i}]");
+        let key = top_key("virtual_server", i);
         validate_virtual_server(cfg, cx, i, vs, &key, groups);
     }
 }
@@ -3110,13 +3153,72 @@ fn validate_ports(
 #[cfg(test)]
 mod tests {
     #[test]
+    fn plain_digits_read_as_the_general_path_reads_them() {
+        let inputs = [
+            "0",
+            "1",
+            "65535",
+            "65536",
+            "007",
+            "4294967295",
+            "4294967296",
+            "18446744073709551615",
+            "18446744073709551616",
+            "9999999999999999999",
+            "",
+            "+1",
+            " 1",
+            "1 ",
+            "-1",
+            "0x10",
+            "1a",
+            "12345678901234567890",
+        ];
+        for s in inputs {
+            for (min, max) in [
+                (0, u64::from(u32::MAX)),
+                (1, 65535),
+                (1, 128),
+                (0, u64::MAX),
+            ] {
+                assert_eq!(
+                    super::read_unsigned(s, min, max),
+                    super::read_unsigned_general(s, min, max),
+                    "{s:?} in [{min}, {max}]"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn inet_addr_cuts_at_the_first_dash_else_slash() {
+        use std::net::IpAddr;
+        let p = |s: &str| super::parse_inet_addr(s);
+        let v4 = |s: &str| s.parse::<IpAddr>().ok();
+        assert_eq!(p("10.0.0.1"), v4("10.0.0.1"));
+        assert_eq!(p("10.0.0.1-20"), v4("10.0.0.1"));
+        assert_eq!(p("10.0.0.1/24"), v4("10.0.0.1"));
+        assert_eq!(p("10.0.0.1/24-5"), None);
+        assert_eq!(p("10.0.0.1-5/24"), v4("10.0.0.1"));
+        assert_eq!(p("fe80::1-ff"), v4("fe80::1"));
+        assert_eq!(p("2001:db8::1/64"), v4("2001:db8::1"));
+        assert_eq!(p("10.0.0.1:80"), None);
+        assert_eq!(p(""), None);
+    }
+
+    #[test]
     fn indexed_keys_are_formatted_as_format_would() {
         for i in [0usize, 7, 10, 99, 12_345, usize::MAX] {
             assert_eq!(
                 super::indexed_key("virtual_server[3]", "real_server", i),
                 format!("virtual_server[3].real_server[{i}]")
             );
+            assert_eq!(
+                super::top_key("virtual_server", i),
+                format!("virtual_server[{i}]")
+            );
         }
+        assert_eq!(super::dotted("a[1]", "protocol"), "a[1].protocol");
     }
 
     use crate::config::diag::Severity;

@@ -394,7 +394,14 @@ impl<'a> Cx<'a> {
                 queue.push_front(Chunk::block_of(&node, origin.clone()));
                 continue;
             }
-            let kw = table.iter().find(|k| k.name == node.name());
+            // The name once, and its length and first byte before the whole
+            // text: tables have dozens of keywords and this runs on every
+            // statement.
+            let name = node.name().as_bytes();
+            let kw = table.iter().find(|k| {
+                let k = k.name.as_bytes();
+                k.len() == name.len() && k.first() == name.first() && k == name
+            });
             if let (Some(p), Some(kw)) = (phase, kw) {
                 let passes = root_passes(kw.name) & seen_in;
                 if passes & p == 0 {
