@@ -340,6 +340,24 @@ impl Cx<'_> {
     }
 }
 
+/// Append `n` in decimal, without the formatting machinery: the parse
+/// writes one number into the key or description of every virtual and
+/// real server.
+pub fn push_decimal(s: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

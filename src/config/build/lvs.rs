@@ -510,24 +510,12 @@ fn parse_lvs_method(
 /// one for each real server and each checker, and `format!` costs several
 /// times as much.
 fn indexed_key(parent: &str, field: &str, index: usize) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = index;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let digits = &digits[at..];
-    let mut key = String::with_capacity(parent.len() + field.len() + digits.len() + 3);
+    let mut key = String::with_capacity(parent.len() + field.len() + 24);
     key.push_str(parent);
     key.push('.');
     key.push_str(field);
     key.push('[');
-    key.extend(digits.iter().map(|&d| char::from(d)));
+    crate::config::values::push_decimal(&mut key, index as u64);
     key.push(']');
     key
 }

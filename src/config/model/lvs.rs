@@ -851,7 +851,7 @@ fn describe_endpoint(address: Option<IpAddr>, proto: &str, port: u16) -> String 
                 if i > 0 {
                     s.push('.');
                 }
-                push_decimal(&mut s, u32::from(octet));
+                crate::config::values::push_decimal(&mut s, u64::from(octet));
             }
         }
         Some(IpAddr::V6(a)) => {
@@ -863,23 +863,8 @@ fn describe_endpoint(address: Option<IpAddr>, proto: &str, port: u16) -> String 
     s.push_str("]:");
     s.push_str(proto);
     s.push(':');
-    push_decimal(&mut s, u32::from(port));
+    crate::config::values::push_decimal(&mut s, u64::from(port));
     s
-}
-
-fn push_decimal(s: &mut String, n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    s.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 // ===== real_server =====
