@@ -397,6 +397,115 @@ impl OpenFile {
     }
 }
 
+/// What [`OpenFile::next_plain`] makes of each byte: most are [`ORDINARY`];
+/// [`NOT_PLAIN`] ones send the line to the general path (a carriage return,
+/// quotes, escapes and comments for `decomment`, `$` for definitions and
+/// references).
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [ORDINARY; 256];
+    t[b'\n' as usize] = LINE_END;
+    t[b'{' as usize] = BRACE;
+    t[b'}' as usize] = BRACE;
+    t[b'\r' as usize] = NOT_PLAIN;
+    t[b'"' as usize] = NOT_PLAIN;
+    t[b'\\' as usize] = NOT_PLAIN;
+    t[b'#' as usize] = NOT_PLAIN;
+    t[b'!' as usize] = NOT_PLAIN;
+    t[b'$' as usize] = NOT_PLAIN;
+    t
+};
+const ORDINARY: u8 = 0;
+const LINE_END: u8 = 1;
+const BRACE: u8 = 2;
+const NOT_PLAIN: u8 = 3;
+
+/// A plain line, cut where its first brace splits it (see
+/// [`OpenFile::next_plain`]).
+struct PlainLine {
+    /// The text up to the split (the whole line without one), with the
+    /// column of its first byte; `None` for a blank line.
+    head: Option<(String, u32)>,
+    /// What follows the split, without its leading blanks, and its column;
+    /// `None` when nothing does.
+    rest: Option<(String, u32)>,
+    line_no: u32,
+}
+
+impl OpenFile {
+    /// The next line when it is plain: no [`NOT_PLAIN`] byte, not a
+    /// conditional (`@`), a generator (`~`) or an `include`. Those are most
+    /// lines of a large configuration, and for them the general path
+    /// (decomment, continuation, conditionals, substitution, include, then
+    /// `split_braces`) comes down to: trim the blanks, cut at the first
+    /// brace; a blank line is read and dropped. `None`, with the line left
+    /// unread, when the next line is not plain, is given back, or the file
+    /// is done.
+    fn next_plain(&mut self) -> Option<PlainLine> {
+        if self.pushed_back.is_some() || self.pos > self.text.len() {
+            return None;
+        }
+        let b = &self.text.as_bytes()[self.pos..];
+        let blanks = b.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+        let mut end = blanks;
+        let mut brace = None;
+        while let Some(&c) = b.get(end) {
+            match BYTE_CLASS[usize::from(c)] {
+                ORDINARY => {}
+                LINE_END => break,
+                BRACE => {
+                    brace = brace.or(Some(end));
+                }
+                _ => return None,
+            }
+            end += 1;
+        }
+        let advance = if end < b.len() { end + 1 } else { b.len() + 1 };
+        let trimmed = end - trailing_blanks(&self.text[self.pos + blanks..self.pos + end]);
+        if trimmed == blanks {
+            self.pos += advance;
+            self.line_no += 1;
+            return Some(PlainLine {
+                head: None,
+                rest: None,
+                line_no: self.line_no,
+            });
+        }
+        let first = b[blanks];
+        if first == b'@' || first == b'~' || b[blanks..trimmed].starts_with(b"include") {
+            return None;
+        }
+        let start = self.pos + blanks;
+        let col = u32::try_from(blanks).map_or(u32::MAX, |n| n.saturating_add(1));
+        let line = &self.text[start..self.pos + trimmed];
+        // As `split_braces`: a lone brace stays whole; otherwise the line
+        // is cut before its first brace, or after it when it comes first.
+        let split = match brace {
+            Some(_) if line.len() == 1 => None,
+            Some(at) => Some((at - blanks).max(1)),
+            None => None,
+        };
+        let (head, rest) = match split {
+            None => (line.to_owned(), None),
+            Some(at) => {
+                let after = &line[at..];
+                let skip = after.len() - after.trim_start_matches([' ', '\t']).len();
+                let rest_col = col.saturating_add(u32::try_from(at + skip).unwrap_or(u32::MAX));
+                let head = &line[..at];
+                let head = &head[..head.len() - trailing_blanks(head)];
+                let rest = (skip < after.len()).then(|| (after[skip..].to_owned(), rest_col));
+                (head.to_owned(), rest)
+            }
+        };
+        self.pos += advance;
+        self.line_no += 1;
+        Some(PlainLine {
+            head: Some((head, col)),
+            rest,
+            line_no: self.line_no,
+        })
+    }
+}
+
 /// A pending run of files from one `include` glob.
 struct IncludeFrame {
     pending: VecDeque<PathBuf>,
@@ -442,6 +551,9 @@ pub struct Preprocessor<'d> {
     own_id_seen: bool,
     /// The end-of-input checks ran.
     finished: bool,
+    /// Plain lines take the fast path (see [`Preprocessor::next_plain`]);
+    /// off in tests that compare it with the general path.
+    plain_path: bool,
 }
 
 impl<'d> Preprocessor<'d> {
@@ -484,6 +596,7 @@ impl<'d> Preprocessor<'d> {
             other_ids: None,
             own_id_seen: false,
             finished: false,
+            plain_path: true,
         }
     }
 
@@ -744,6 +857,9 @@ impl<'d> Preprocessor<'d> {
         if let Some(line) = self.residue.take() {
             return Some(self.split_braces(line));
         }
+        if let Some(line) = self.next_plain() {
+            return Some(line);
+        }
         'outer: loop {
             let mut line = self.next_raw()?;
 
@@ -868,6 +984,43 @@ impl<'d> Preprocessor<'d> {
             }
             return Some(self.split_braces(line));
         }
+    }
+
+    /// The next line from the file being read when it is plain (see
+    /// [`OpenFile::next_plain`]) and nothing else is pending: no generator or
+    /// expansion lines, no multi-line definition being read. The same line,
+    /// split the same way, as the general path gives.
+    fn next_plain(&mut self) -> Option<Line> {
+        if !self.plain_path
+            || !self.seqs.is_empty()
+            || !self.expansions.is_empty()
+            || self.multiline_def.is_some()
+        {
+            return None;
+        }
+        let (name, head, col, rest, line_no) = loop {
+            let file = self.stack.last_mut()?.current.as_mut()?;
+            let line = file.next_plain()?;
+            let name = file.name;
+            // Blank lines too: where the last line came from names a
+            // later include that cannot be read.
+            self.last_origin = (name, line.line_no);
+            if let Some((head, col)) = line.head {
+                break (name, head, col, line.rest, line.line_no);
+            }
+        };
+        if let Some((rest, rest_col)) = rest {
+            self.residue = Some(Line {
+                text: MappedStr::from_source_owned(rest, rest_col),
+                file: name,
+                line: line_no,
+            });
+        }
+        Some(Line {
+            text: MappedStr::from_source_owned(head, col),
+            file: name,
+            line: line_no,
+        })
     }
 
     /// Split off the first brace not inside double quotes, keeping the rest for
@@ -1681,6 +1834,106 @@ pub fn preprocess_str(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lines and diagnostics of `text` read with the plain-line fast
+    /// path on and off.
+    fn both_paths(name: &str, dir: &Path, text: &str) -> [(Vec<Line>, Vec<String>); 2] {
+        [true, false].map(|plain| {
+            let mut diags = Diagnostics::new();
+            let opts = PreprocessOptions {
+                random_seed: Some(7),
+                ..PreprocessOptions::default()
+            };
+            let mut pp = open_str(name, dir, text, opts, &mut diags);
+            pp.plain_path = plain;
+            let lines: Vec<Line> = pp.by_ref().collect();
+            drop(pp);
+            let said = diags.items.iter().map(ToString::to_string).collect();
+            (lines, said)
+        })
+    }
+
+    fn assert_same_both_ways(name: &str, dir: &Path, text: &str) {
+        let [fast, general] = both_paths(name, dir, text);
+        assert_eq!(fast.0.len(), general.0.len(), "{name}: line count");
+        for (f, g) in fast.0.iter().zip(&general.0) {
+            assert_eq!(f, g, "{name}: fast path line differs");
+            for byte in 0..f.text.text.len() {
+                assert_eq!(f.location(byte), g.location(byte), "{name}: {f:?}");
+            }
+        }
+        assert_eq!(fast.1, general.1, "{name}: diagnostics differ");
+    }
+
+    #[test]
+    fn plain_lines_read_the_same_on_the_fast_path() {
+        let dir = Path::new(".");
+        for (i, text) in [
+            "",
+            "\n",
+            "\n\n  \t \n",
+            "a {\n}\n",
+            "a{b}c\n",
+            "{\n",
+            "}\n",
+            "{{\n",
+            "}}\n",
+            "a }  \n",
+            "x { y } z\n",
+            "\tvirtual_server 10.0.0.1 80 {\t \n  real_server 1.2.3.4 80 {   weight 1 }\n}",
+            "{ x\n} x\nx {y\n",
+            "{   \n",
+            "é {\nnaïve }\n",
+            "include none.conf\nincludes x\n",
+            "@id x {\n@^id y\n",
+            "~SEQ(i,1,2) a $i {\n}\n",
+            "$X=1\na $X {\n}\n",
+            "a # c {\nb ! d\n",
+            "a \\\nb {\n",
+            "a\r\nb {\r\n",
+            "\"q {\" {\n",
+            "trailing { no newline",
+            "  \n\ninclude missing-*.conf\n\n\n",
+            "$M=a \\\n{\n\nb $M\n",
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert_same_both_ways(&format!("case{i}.conf"), dir, text);
+        }
+        // Every corpus file and example, and a large generated one.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let corpus = root.join("../shared/corpus/keepalived-conf");
+        let mut files = Vec::new();
+        for d in [corpus.as_path(), &root.join("conf")] {
+            let entries = std::fs::read_dir(d)
+                .unwrap_or_else(|e| panic!("{} must be readable: {e}", d.display()));
+            files.extend(entries.filter_map(|e| e.ok()).map(|e| e.path()));
+        }
+        let mut read = 0;
+        for f in files.iter().filter(|f| f.is_file()) {
+            let Ok(text) = std::fs::read_to_string(f) else {
+                continue;
+            };
+            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("f");
+            assert_same_both_ways(name, f.parent().unwrap_or(dir), &text);
+            read += 1;
+        }
+        assert!(read >= 50, "only {read} files compared");
+        let mut big = String::new();
+        for v in 0..50 {
+            big.push_str(&format!(
+                "virtual_server 10.0.0.{v} 80 {{\n    lb_algo wrr\n"
+            ));
+            for r in 0..10 {
+                big.push_str(&format!(
+                    "    real_server 10.1.{v}.{r} 80 {{\n        weight 1\n    }}\n"
+                ));
+            }
+            big.push_str("}\n\n");
+        }
+        assert_same_both_ways("big.conf", dir, &big);
+    }
 
     fn lines(text: &str) -> Vec<String> {
         let mut d = Diagnostics::new();
