@@ -382,9 +382,13 @@ fn track_file_values_move_the_advertised_priority_and_add_to_interface_weights()
         ("7", Some(157)),
         ("up", Some(167)),
     ];
-    let mut marks = Vec::new();
+    // Each step's window runs from 600 ms after its action returned (a
+    // spawned `ip link set` can take a while on a loaded host) to the start
+    // of the next action.
+    let mut begun = Vec::new();
+    let mut done = Vec::new();
     for (action, _) in &steps {
-        marks.push(wall_clock());
+        begun.push(wall_clock());
         match *action {
             "down" | "up" => {
                 lb1.sh(&format!("ip link set eth9 {action}"));
@@ -396,16 +400,16 @@ fn track_file_values_move_the_advertised_priority_and_add_to_interface_weights()
                 std::fs::rename(&tmp, &file).expect("rename");
             }
         }
-        std::thread::sleep(Duration::from_millis(1200));
+        done.push(wall_clock());
+        std::thread::sleep(Duration::from_millis(1500));
     }
     let end = wall_clock();
     let packets = cap.stop();
     let src: IpAddr = lb1.ipv4.parse().expect("ip");
     let adverts = adverts_from(&packets, src);
     for (k, (action, want)) in steps.iter().enumerate() {
-        // From 300 ms after the change to the next change.
-        let from = marks[k] + Duration::from_millis(300);
-        let to = marks.get(k + 1).copied().unwrap_or(end);
+        let from = done[k] + Duration::from_millis(600);
+        let to = begun.get(k + 1).copied().unwrap_or(end);
         let seen: Vec<u8> = adverts
             .iter()
             .filter(|a| a.0 > from && a.0 < to)
