@@ -181,9 +181,14 @@ fn status_and_metrics_match_the_lab_and_count_a_split_brain() {
     );
     let sent = |m: &str| sample(m, &format!("keepalived_rs_vrrp_adverts_sent_total{l}}}"));
     let first = sent(&m1).expect("adverts sent");
-    std::thread::sleep(Duration::from_millis(500));
-    let second = sent(&metrics(lb1)).expect("adverts sent");
-    assert!(second >= first + 3.0, "{first} -> {second}");
+    let mut second = first;
+    assert!(
+        lab::wait_for_every(Duration::from_secs(5), Duration::from_millis(100), || {
+            second = sent(&metrics(lb1)).unwrap_or(second);
+            second >= first + 3.0
+        }),
+        "adverts sent did not keep counting: {first} -> {second}"
+    );
     assert_eq!(
         sample(&m1, &format!("keepalived_rs_vrrp_split_brain_total{l}}}")),
         Some(0.0)
