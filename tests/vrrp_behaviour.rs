@@ -142,18 +142,22 @@ fn preemption_nopreempt_and_preempt_delay() {
     let _d2 = p.start("lb2", &simple(100, &p.vip, ""));
     assert!(p.wait_vip_on("lb1", Duration::from_secs(5)));
     d1.kill9();
+    // The address events on lb1 from now on: the leftover VIP's removal by
+    // the restarted daemon lasts only until it preempts (~0.3 s), too short
+    // to be sure to see with `ip addr` polls on a loaded host.
+    let mon = AddrMonitor::start(p.host("lb1"), p.dir.path().join("lb1.monitor"));
     assert!(p.wait_vip_on("lb2", Duration::from_secs(3)));
     // The restarted daemon removes the VIP its crashed predecessor left behind,
     // then takes it back by preemption.
     let _d1 = p.start("lb1", &simple(150, &p.vip, ""));
     assert!(
-        wait_for(Duration::from_secs(2), || !p
-            .host("lb1")
-            .has_address(&p.vip)),
-        "leftover VIP not removed at start"
+        wait_for(Duration::from_secs(10), || mon.deletions(&p.vip) >= 1),
+        "leftover VIP not removed at start; address events:\n{}\n{}",
+        mon.text(),
+        _d1.log_text()
     );
     assert!(
-        p.wait_vip_on("lb1", Duration::from_secs(3)),
+        p.wait_vip_on("lb1", Duration::from_secs(10)),
         "the higher priority did not preempt"
     );
     assert!(wait_for(Duration::from_secs(2), || !p
@@ -174,12 +178,24 @@ fn preemption_nopreempt_and_preempt_delay() {
     d1.kill9();
     assert!(p.wait_vip_on("lb2", Duration::from_secs(3)));
     let _d1b = p.start("lb1", &simple(150, &p.vip, "    nopreempt\n"));
+    // The restarted daemon removes the VIP its crashed predecessor left
+    // behind, and then must not take it back.
+    assert!(
+        wait_for(Duration::from_secs(10), || !p
+            .host("lb1")
+            .has_address(&p.vip)),
+        "leftover VIP not removed at start:\n{}",
+        _d1b.log_text()
+    );
     std::thread::sleep(Duration::from_secs(2));
     assert!(
         p.host("lb2").has_address(&p.vip),
         "nopreempt: the VIP moved back"
     );
-    assert!(!p.host("lb1").has_address(&p.vip));
+    assert!(
+        !p.host("lb1").has_address(&p.vip),
+        "nopreempt: lb1 took the VIP"
+    );
     drop(_d1b);
     drop(_d2);
     drop(p);
@@ -196,8 +212,9 @@ fn preemption_nopreempt_and_preempt_delay() {
         .sh(&format!("ip addr del {}/24 dev eth0", p.vip));
     let t0 = Instant::now();
     let _d1c = p.start("lb1", &simple(150, &p.vip, "    preempt_delay 1\n"));
+    // Start, 1 s preempt_delay and the takeover: 10 s on a loaded host.
     assert!(
-        p.wait_vip_on("lb1", Duration::from_secs(4)),
+        p.wait_vip_on("lb1", Duration::from_secs(10)),
         "never preempted"
     );
     let took = t0.elapsed();
@@ -205,6 +222,48 @@ fn preemption_nopreempt_and_preempt_delay() {
         took >= Duration::from_millis(1000),
         "preempted after {took:?}, before preempt_delay (1 s)"
     );
+}
+
+/// `ip monitor address` in a lab host, into a file; killed on drop.
+struct AddrMonitor {
+    child: std::process::Child,
+    file: std::path::PathBuf,
+}
+
+impl AddrMonitor {
+    fn start(host: &Host, file: std::path::PathBuf) -> AddrMonitor {
+        let out = std::fs::File::create(&file).expect("monitor file");
+        let child = host
+            .cmd("ip")
+            .args(["monitor", "address"])
+            .stdin(std::process::Stdio::null())
+            .stdout(out)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("ip monitor");
+        // Let it subscribe before anything happens.
+        std::thread::sleep(Duration::from_millis(200));
+        AddrMonitor { child, file }
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.file).unwrap_or_default()
+    }
+
+    /// The monitor lines reporting `addr` deleted.
+    fn deletions(&self, addr: &str) -> usize {
+        self.text()
+            .lines()
+            .filter(|l| l.starts_with("Deleted") && l.contains(&format!(" {addr}/")))
+            .count()
+    }
+}
+
+impl Drop for AddrMonitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[test]
