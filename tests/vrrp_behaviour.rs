@@ -520,20 +520,7 @@ fn malformed_adverts_are_dropped_and_counted_without_state_change() {
         ipv4(src, 255, &good(51, vec![other], pass)),
     ];
     send_raw_from(&p.host("cli").ns.clone(), packets);
-    std::thread::sleep(Duration::from_millis(300));
-    let pid = d1.pid().expect("pid") as i32;
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGUSR2,
-    )
-    .expect("SIGUSR2");
-    let stats_path = p.dir.path().join("keepalived-rs.stats");
-    assert!(
-        wait_for(Duration::from_secs(3), || stats_path.exists()),
-        "no stats dump"
-    );
-    let stats = std::fs::read_to_string(&stats_path).expect("stats");
-    for reason in [
+    let reasons = [
         "checksum",
         "ttl",
         "auth_pass",
@@ -541,13 +528,41 @@ fn malformed_adverts_are_dropped_and_counted_without_state_change() {
         "version",
         "vrid",
         "address_list",
-    ] {
-        assert!(
-            stats.lines().any(|l| l.trim().starts_with(&format!("{reason}: ")) && !l.trim().ends_with(": 0")),
-            "no drop counted for {reason}:\n{stats}\n{}",
-            d1.log_text()
-        );
-    }
+    ];
+    let counted = |stats: &str, reason: &str| {
+        stats
+            .lines()
+            .any(|l| l.trim().starts_with(&format!("{reason}: ")) && !l.trim().ends_with(": 0"))
+    };
+    // A fresh stats dump (SIGUSR2) until every drop is counted: the daemon
+    // may read the packets some time after they were sent.
+    let pid = d1.pid().expect("pid") as i32;
+    let stats_path = p.dir.path().join("keepalived-rs.stats");
+    let mut stats = String::new();
+    let all_counted =
+        lab::wait_for_every(Duration::from_secs(5), Duration::from_millis(100), || {
+            let _ = std::fs::remove_file(&stats_path);
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGUSR2,
+            )
+            .expect("SIGUSR2");
+            if !wait_for(Duration::from_secs(3), || stats_path.exists()) {
+                return false;
+            }
+            stats = std::fs::read_to_string(&stats_path).unwrap_or_default();
+            reasons.iter().all(|r| counted(&stats, r))
+        });
+    let missing: Vec<&str> = reasons
+        .iter()
+        .copied()
+        .filter(|r| !counted(&stats, r))
+        .collect();
+    assert!(
+        all_counted,
+        "no drop counted for {missing:?} (empty: no stats dump):\n{stats}\n{}",
+        d1.log_text()
+    );
     assert!(
         p.host("lb1").has_address(&p.vip),
         "a malformed advert changed the state"
