@@ -869,7 +869,33 @@ fn stats_after_real_traffic() {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    std::thread::sleep(Duration::from_millis(2500));
+    // Then until two reads at least 2.2 s apart (a fold in between) show the
+    // same counters (not the rate estimates, which decay for a while): they
+    // have settled and ipvsadm must read the same.
+    let counters = |st: &keepalived_rs::ipvs::Stats| {
+        [st.conns, st.inpkts, st.outpkts, st.inbytes, st.outbytes]
+    };
+    let snapshot = |c: &mut IpvsClient| {
+        let e = c.service_entry(&id).expect("service");
+        let d = c.dest_entries(&id).expect("dests");
+        let mut all = vec![counters(&e.stats)];
+        all.extend(d.iter().map(|d| counters(&d.stats)));
+        all
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut before = snapshot(&mut c);
+    loop {
+        std::thread::sleep(Duration::from_millis(2200));
+        let now = snapshot(&mut c);
+        if now == before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "counters never settled: {before:?} then {now:?}"
+        );
+        before = now;
+    }
     let e = c.service_entry(&id).expect("service");
     assert_eq!(e.stats.conns, N as u64);
     assert!(

@@ -129,11 +129,12 @@ fn connect_many(ns: &str, n: usize) -> Vec<String> {
     in_netns(ns, move || {
         (0..n)
             .map(|_| {
-                let mut s = match TcpStream::connect_timeout(&to, Duration::from_secs(3)) {
+                // Generous: the guest is emulated (TCG) on a loaded host.
+                let mut s = match TcpStream::connect_timeout(&to, Duration::from_secs(10)) {
                     Ok(s) => s,
                     Err(e) => return format!("connect error: {e}"),
                 };
-                let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
+                let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
                 let mut buf = String::new();
                 match s.read_to_string(&mut buf) {
                     Ok(_) => buf,
@@ -202,10 +203,12 @@ fn nat_round_robin_and_failover_with_real_traffic() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let conf = dir.path().join("keepalived.conf");
+    // A live real server must not flap out of the table on a slow guest: a
+    // generous timeout and one retry (a stopped one is refused at once).
     let rs = |ip: &str| {
         format!(
             "  real_server {ip} {RS_PORT} {{\n    weight 1\n    TCP_CHECK {{\n      \
-             connect_timeout 1\n      retry 0\n    }}\n  }}\n"
+             connect_timeout 3\n      retry 1\n    }}\n  }}\n"
         )
     };
     std::fs::write(

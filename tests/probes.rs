@@ -48,6 +48,11 @@ fn timers(connect_timeout: Duration) -> EffectiveChecker {
     }
 }
 
+/// connect_timeout of the probes whose positive checks (an answer from a
+/// loopback server) must hold on a loaded host: the silent cases then take
+/// this long to fail.
+const POSITIVE_TIMEOUT: Duration = Duration::from_secs(2);
+
 fn is_down(o: &ProbeOutcome) -> bool {
     matches!(o, ProbeOutcome::Down(_))
 }
@@ -261,7 +266,7 @@ fn udp(addr: SocketAddr, check: UdpCheck) -> UdpProbe {
     UdpProbe::new(
         &check,
         &real_server(&addr.ip().to_string(), addr.port()),
-        &timers(Duration::from_millis(400)),
+        &timers(POSITIVE_TIMEOUT),
     )
     .expect("udp probe")
 }
@@ -443,7 +448,7 @@ fn dns(addr: SocketAddr, qtype: DnsType, name: Option<&str>) -> DnsProbe {
     DnsProbe::new(
         &check,
         &real_server(&addr.ip().to_string(), addr.port()),
-        &timers(Duration::from_millis(400)),
+        &timers(POSITIVE_TIMEOUT),
     )
     .expect("dns probe")
 }
@@ -516,6 +521,10 @@ async fn smtp_server(banner: &'static str) -> (SocketAddr, tokio::sync::mpsc::Re
 }
 
 fn smtp(addr: SocketAddr, helo: Option<&str>) -> SmtpProbe {
+    smtp_within(addr, helo, POSITIVE_TIMEOUT)
+}
+
+fn smtp_within(addr: SocketAddr, helo: Option<&str>, connect_timeout: Duration) -> SmtpProbe {
     let check = SmtpCheck {
         helo_name: helo.map(str::to_owned),
         ..Default::default()
@@ -524,7 +533,7 @@ fn smtp(addr: SocketAddr, helo: Option<&str>) -> SmtpProbe {
         &check,
         &VirtualServer::default(),
         &real_server(&addr.ip().to_string(), addr.port()),
-        &timers(Duration::from_millis(500)),
+        &timers(connect_timeout),
     );
     assert_eq!(probes.len(), 1);
     probes.remove(0).expect("smtp probe")
@@ -580,7 +589,7 @@ fn smtp_check_bounds_a_trickling_server() {
                 });
             }
         });
-        let probe = smtp(addr, None);
+        let probe = smtp_within(addr, None, Duration::from_millis(500));
         let start = Instant::now();
         let outcome = probe.probe().await;
         assert!(is_down(&outcome), "{outcome:?}");

@@ -6,7 +6,7 @@
 mod lab;
 
 use lab::daemon::{Capture, Daemon, PacketKind};
-use lab::{wait_for, Host, Lab};
+use lab::{wait_for, wait_for_every, Host, Lab};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -378,4 +378,40 @@ fn hundred_reloads_under_fast_adverts_cause_no_transition() {
         wait_for(Duration::from_secs(2), || !lb1.has_address(&e)),
         "the extra address was not removed by the last reload"
     );
+}
+
+#[test]
+fn a_sighup_as_soon_as_the_pid_file_appears_is_a_reload() {
+    // The signal handlers are installed before the pid file, the addresses
+    // and the control socket exist: a SIGHUP sent as soon as the daemon
+    // looks up must never kill it (the default action of SIGHUP).
+    let lab = Lab::new(&["lb1"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vip = lab.addr(100);
+    let lb1 = lab.host("lb1");
+    let conf = instance("VI_1", 51, 150, &[&vip]);
+    for round in 0..3 {
+        let name = format!("lb1r{round}");
+        let pid_file = dir.path().join(format!("{name}.pid"));
+        let mut d = Daemon::start(lb1, dir.path(), &name, &conf, &[]);
+        // Stat in-process every millisecond: the earliest moment a script
+        // could read the pid file.
+        let appeared = wait_for_every(Duration::from_secs(20), Duration::from_millis(1), || {
+            pid_file.exists()
+        });
+        assert!(appeared, "no pid file:\n{}", d.log_text());
+        hup(&d);
+        assert!(
+            wait_for(Duration::from_secs(10), || count(&d, APPLIED) >= 1
+                || !d.alive()),
+            "no reload logged:\n{}",
+            d.log_text()
+        );
+        assert!(
+            d.alive(),
+            "round {round}: the daemon died of a SIGHUP sent when its pid file appeared:\n{}",
+            d.log_text()
+        );
+        assert!(d.term().is_some_and(|s| s.success()), "{}", d.log_text());
+    }
 }

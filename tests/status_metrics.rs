@@ -36,6 +36,20 @@ fn status(sock: &Path) -> Value {
     serde_json::from_slice(&out.stdout).expect("status JSON")
 }
 
+/// `status --json`, or None while the daemon does not answer yet.
+fn try_status(sock: &Path) -> Option<Value> {
+    let out = Command::new(our_binary())
+        .args(["status", "--json", "--control-socket"])
+        .arg(sock)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    serde_json::from_slice(&out.stdout).ok()
+}
+
 fn status_text(sock: &Path) -> String {
     let out = Command::new(our_binary())
         .args(["status", "--control-socket"])
@@ -97,14 +111,26 @@ fn status_and_metrics_match_the_lab_and_count_a_split_brain() {
         "    virtual_ipaddress {",
         "    track_script {\n        chk_hang\n    }\n    virtual_ipaddress {",
     );
+    // lb1 first, MASTER alone; then lb2, which must never be MASTER before
+    // the split brain below (a start-up flap would be counted as one).
     let d1 = Daemon::start(lb1, dir.path(), "lb1", &conf1, &e1);
-    let d2 = Daemon::start(lb2, dir.path(), "lb2", &conf(100, &vip), &e2);
     assert!(
-        wait_for(Duration::from_secs(5), || lb1.has_address(&vip)),
+        wait_for(Duration::from_secs(10), || lb1.has_address(&vip)),
         "{}",
         d1.log_text()
     );
-    std::thread::sleep(Duration::from_millis(300));
+    let d2 = Daemon::start(lb2, dir.path(), "lb2", &conf(100, &vip), &e2);
+    assert!(
+        wait_for(Duration::from_secs(10), || try_status(&s2).is_some_and(
+            |v| {
+                let b = vi1(&v);
+                b["state"] == "BACKUP" && b["adverts_received"].as_u64().unwrap_or(0) > 0
+            }
+        )),
+        "lb2 never a BACKUP hearing lb1: {:?}\n{}",
+        try_status(&s2),
+        d2.log_text()
+    );
 
     // The socket is root's only.
     let mode = std::os::unix::fs::PermissionsExt::mode(
@@ -155,9 +181,14 @@ fn status_and_metrics_match_the_lab_and_count_a_split_brain() {
     );
     let sent = |m: &str| sample(m, &format!("keepalived_rs_vrrp_adverts_sent_total{l}}}"));
     let first = sent(&m1).expect("adverts sent");
-    std::thread::sleep(Duration::from_millis(500));
-    let second = sent(&metrics(lb1)).expect("adverts sent");
-    assert!(second >= first + 3.0, "{first} -> {second}");
+    let mut second = first;
+    assert!(
+        lab::wait_for_every(Duration::from_secs(5), Duration::from_millis(100), || {
+            second = sent(&metrics(lb1)).unwrap_or(second);
+            second >= first + 3.0
+        }),
+        "adverts sent did not keep counting: {first} -> {second}"
+    );
     assert_eq!(
         sample(&m1, &format!("keepalived_rs_vrrp_split_brain_total{l}}}")),
         Some(0.0)
@@ -198,7 +229,11 @@ fn status_and_metrics_match_the_lab_and_count_a_split_brain() {
         "{}",
         d1.log_text()
     );
-    assert!(lb1.has_address(&vip) && !lb2.has_address(&vip));
+    assert!(
+        wait_for(Duration::from_secs(5), || lb1.has_address(&vip)
+            && !lb2.has_address(&vip)),
+        "the VIP did not settle on lb1 alone after the split brain"
+    );
 
     // The hung script: killed at its timeout, counted, named.
     let timeouts = "keepalived_rs_script_timeouts_total{script=\"/bin/sleep 30\"}";

@@ -50,6 +50,36 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         }
     }
 
+    // No worker threads here: signals, status, metrics and trackers are
+    // light, and each thread costs a stack and an allocator heap. The VRRP
+    // engine, the real-server checkers and the IPVS syncer have threads of
+    // their own.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let rt = match rt {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the main runtime");
+            return 1;
+        }
+    };
+    // The signal handlers come before anything that tells the outside world
+    // the daemon is up (pid file, addresses, control socket, metrics): a
+    // SIGHUP sent as soon as one of them appears must be a reload, never the
+    // default action (exit). Signals received before the loop runs wait in
+    // their streams.
+    let signals = {
+        let _in_rt = rt.enter();
+        match SignalStreams::install() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot install signal handlers");
+                return 1;
+            }
+        }
+    };
+
     let pid_files = pid_files(cli);
     let mut held = Vec::new();
     for p in &pid_files {
@@ -105,20 +135,6 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
         "keepalived-rs started"
     );
 
-    // No worker threads here: signals, status, metrics and trackers are
-    // light, and each thread costs a stack and an allocator heap. The VRRP
-    // engine, the real-server checkers and the IPVS syncer have threads of
-    // their own.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let rt = match rt {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot build the main runtime");
-            return 1;
-        }
-    };
     let _watchdog = rt.spawn(systemd::watchdog(vrrp_thread.as_ref().map(|_| heartbeat)));
     // Status and metrics read the same shared state; other subsystems add
     // their sections and collectors to `registry` and `hub`.
@@ -249,7 +265,7 @@ pub fn run(cli: &Cli, loaded: config::Loaded, opts: LoadOptions) -> i32 {
             tokio::time::sleep(memory::SETTLE_AGAIN).await;
             memory::settle();
         }));
-        let code = signal_loop(&mut ctx, ctl_tx, stats.clone()).await;
+        let code = signal_loop(&mut ctx, signals, ctl_tx, stats.clone()).await;
         (code, ctx.lvs.take())
     });
     let (code, lvs) = code;
@@ -449,24 +465,49 @@ impl Signals<'_> {
     }
 }
 
-async fn signal_loop(sig: &mut Signals<'_>, ctl: mpsc::Sender<Control>, stats: SharedStats) -> i32 {
+/// The daemon's signal streams, installed at start before anything could
+/// make a sender think the daemon is up: from then on each signal is kept in
+/// its stream until the signal loop reads it.
+struct SignalStreams {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
+    usr2: tokio::signal::unix::Signal,
+    json: tokio::signal::unix::Signal,
+}
+
+impl SignalStreams {
+    /// Install the handlers; must run inside a tokio runtime context.
+    fn install() -> std::io::Result<SignalStreams> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let json_signal = crate::cli::signum("JSON").unwrap_or(libc::SIGRTMIN() + 2);
+        Ok(SignalStreams {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+            usr1: signal(SignalKind::user_defined1())?,
+            usr2: signal(SignalKind::user_defined2())?,
+            json: signal(SignalKind::from_raw(json_signal))?,
+        })
+    }
+}
+
+async fn signal_loop(
+    sig: &mut Signals<'_>,
+    streams: SignalStreams,
+    ctl: mpsc::Sender<Control>,
+    stats: SharedStats,
+) -> i32 {
     let cli = sig.cli;
-    use tokio::signal::unix::{signal, SignalKind};
-    let json_signal = crate::cli::signum("JSON").unwrap_or(libc::SIGRTMIN() + 2);
-    let (mut term, mut int, mut hup, mut usr1, mut usr2, mut json) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::user_defined1()),
-        signal(SignalKind::user_defined2()),
-        signal(SignalKind::from_raw(json_signal)),
-    ) {
-        (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f)) => (a, b, c, d, e, f),
-        _ => {
-            tracing::error!("cannot install signal handlers");
-            return 1;
-        }
-    };
+    let SignalStreams {
+        mut term,
+        mut int,
+        mut hup,
+        mut usr1,
+        mut usr2,
+        mut json,
+    } = streams;
     systemd::ready(&stats);
     // The settle after the last reload, if it has not run yet.
     let mut _pending_settle: Option<AbortOnDrop> = None;

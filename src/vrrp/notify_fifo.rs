@@ -111,15 +111,37 @@ impl FifoWriter {
         }
     }
 
-    /// Stop the script (after it had a moment to read the last lines) and
-    /// remove the FIFO if we created it.
-    pub fn close(mut self) {
-        if let Some(mut child) = self.script.take() {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
-            // Give the reader a moment to drain what we wrote.
-            while std::time::Instant::now() < deadline && fifo_pending(&self.file) > 0 {
+    /// Stop the script and remove the FIFO if we created it.
+    ///
+    /// The script must get every line written, the last ones (STOP) too:
+    /// once what we wrote has been read (or after [`DRAIN_WAIT`], for a
+    /// script that has not opened the FIFO yet), our descriptor is closed so
+    /// the script reads to the end and then sees EOF; it has [`EXIT_WAIT`] to
+    /// finish and exit on its own before its process group is terminated.
+    /// (Killing it as soon as the pipe was empty lost a line it had read but
+    /// not yet handled.)
+    pub fn close(self) {
+        let FifoWriter {
+            path,
+            file,
+            created,
+            script,
+            ..
+        } = self;
+        if let Some(mut child) = script {
+            let deadline = std::time::Instant::now() + DRAIN_WAIT;
+            while std::time::Instant::now() < deadline && fifo_pending(&file) > 0 {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
+            // The buffered lines stay in the pipe for the reader, which then
+            // sees EOF (unless another writer still holds the FIFO open).
+            drop(file);
+            let deadline = std::time::Instant::now() + EXIT_WAIT;
+            while std::time::Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            // The group too: whatever the script started (the group outlives
+            // an exited leader while members remain; none left is ESRCH).
             if let Ok(pid) = i32::try_from(child.id()) {
                 let _ = nix::sys::signal::killpg(
                     nix::unistd::Pid::from_raw(pid),
@@ -127,12 +149,20 @@ impl FifoWriter {
                 );
             }
             let _ = child.wait();
+        } else {
+            drop(file);
         }
-        if self.created {
-            let _ = std::fs::remove_file(&self.path);
+        if created {
+            let _ = std::fs::remove_file(&path);
         }
     }
 }
+
+/// How long [`FifoWriter::close`] waits for the script to read what is in
+/// the pipe before closing it regardless.
+const DRAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long [`FifoWriter::close`] waits for the script to exit after EOF.
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Bytes written but not yet read.
 fn fifo_pending(f: &File) -> i32 {
@@ -222,6 +252,52 @@ mod tests {
         assert!(w.dropped > 0);
         w.close();
         assert!(!path.exists(), "a FIFO we created is removed at stop");
+    }
+
+    #[test]
+    fn a_slow_script_gets_every_line_before_it_is_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo");
+        let out = dir.path().join("out");
+        let reader = dir.path().join("reader.sh");
+        // Reads everything at once, then takes its time with each line: the
+        // pipe is empty long before the last line is handled.
+        std::fs::write(
+            &reader,
+            format!(
+                "exec 3< \"$1\"\nlines=$(cat <&3)\necho \"$lines\" | while read -r l; do sleep 0.2; echo \"$l\" >> {}; done\n",
+                out.display()
+            ),
+        )
+        .unwrap();
+        let spec = FifoSpec {
+            path: path.clone(),
+            owner: None,
+            script: Some((format!("/bin/sh {}", reader.display()), None)),
+        };
+        let mut w = FifoWriter::open(&spec).unwrap();
+        // As a long-running reader would have: the FIFO open before the end.
+        let pid = w.script.as_ref().map(std::process::Child::id).unwrap();
+        let fd3 = format!("/proc/{pid}/fd/3");
+        let t = std::time::Instant::now();
+        while std::fs::read_link(&fd3).ok().as_deref() != Some(path.as_path()) {
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(10),
+                "reader never opened the FIFO"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        for l in ["A 1\n", "B 2\n", "STOP 3\n"] {
+            w.write_line(l);
+        }
+        let t = std::time::Instant::now();
+        w.close();
+        assert!(t.elapsed() < std::time::Duration::from_secs(3));
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap_or_default(),
+            "A 1\nB 2\nSTOP 3\n"
+        );
+        assert!(!path.exists());
     }
 
     #[test]

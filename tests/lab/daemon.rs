@@ -147,7 +147,8 @@ impl Capture {
         let mut cmd = host.cmd("tcpdump");
         // -Z root: Debian's tcpdump otherwise drops to its own user before
         // opening the output file.
-        let err = std::fs::File::create(file.with_extension("stderr")).expect("tcpdump log");
+        let err_path = file.with_extension("stderr");
+        let err = std::fs::File::create(&err_path).expect("tcpdump log");
         cmd.args([
             "-i",
             "eth0",
@@ -166,12 +167,25 @@ impl Capture {
         .stdout(Stdio::null())
         .stderr(err);
         let child = cmd.spawn().expect("tcpdump (apt-get install tcpdump)");
-        // Let tcpdump open the interface before anything happens.
-        std::thread::sleep(Duration::from_millis(300));
-        Capture {
+        let mut cap = Capture {
             child: Some(child),
             file: file.to_path_buf(),
+        };
+        // Nothing may happen before tcpdump captures: it says "listening on"
+        // once its socket is bound to the interface.
+        let listening =
+            super::wait_for_every(Duration::from_secs(10), Duration::from_millis(20), || {
+                std::fs::read_to_string(&err_path).is_ok_and(|t| t.contains("listening on"))
+            });
+        if !listening {
+            let exited = cap.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            panic!(
+                "tcpdump did not start listening within 10 s (exit: {exited:?}); {}:\n{}",
+                err_path.display(),
+                std::fs::read_to_string(&err_path).unwrap_or_default()
+            );
         }
+        cap
     }
 
     pub fn stop(&mut self) -> Vec<Packet> {

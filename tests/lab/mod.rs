@@ -81,6 +81,44 @@ impl Host {
     pub fn has_address(&self, addr: &str) -> bool {
         self.addresses().contains(&format!(" {addr}/"))
     }
+
+    /// The command lines (arguments joined by spaces) of the processes in
+    /// this host's namespace, read from /proc by the test itself: no process
+    /// is spawned, so it can be sampled often during a timing measurement.
+    pub fn cmdlines(&self) -> Vec<String> {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(ns) = std::fs::metadata(format!("/var/run/netns/{}", self.ns)) else {
+            return Vec::new();
+        };
+        let want = format!("net:[{}]", ns.ino());
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in dir.flatten() {
+            let name = e.file_name();
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
+            let in_ns = std::fs::read_link(format!("/proc/{pid}/ns/net"))
+                .is_ok_and(|l| l.as_os_str() == want.as_str());
+            if !in_ns {
+                continue;
+            }
+            if let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+                let args: Vec<String> = raw
+                    .split(|&b| b == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect();
+                out.push(args.join(" "));
+            }
+        }
+        out
+    }
 }
 
 /// A bridge (in its own namespace) and hosts attached to it.
@@ -227,13 +265,21 @@ impl Drop for Lab {
 }
 
 /// Poll `cond` every 10 ms until it holds or `limit` passes.
-pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+pub fn wait_for(limit: Duration, cond: impl FnMut() -> bool) -> bool {
+    wait_for_every(limit, Duration::from_millis(10), cond)
+}
+
+/// Poll `cond` every `period` until it holds or `limit` passes.  A check that
+/// spawns processes (`has_address`, `ip neigh`, `status`) while a timing
+/// measurement runs should poll every 50-100 ms, not every 10 ms: on a
+/// 2-core host the spawns compete with the daemon being measured.
+pub fn wait_for_every(limit: Duration, period: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
         if cond() {
             return true;
         }
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(period);
     }
     cond()
 }
