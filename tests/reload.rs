@@ -5,10 +5,9 @@
 
 mod lab;
 
-use lab::daemon::{Capture, Daemon, PacketKind};
-use lab::{wait_for, wait_for_every, Host, Lab};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use lab::daemon::{AddrMonitor, Capture, Daemon, PacketKind};
+use lab::{wait_for, wait_for_every, Lab};
+use std::path::Path;
 use std::time::Duration;
 
 fn instance(name: &str, vrid: u8, prio: u8, vips: &[&str]) -> String {
@@ -40,48 +39,6 @@ fn count(d: &Daemon, needle: &str) -> usize {
 const APPLIED: &str = "reload: new configuration applied";
 const TRANSITION: &str = "state transition";
 
-/// `ip monitor address` in a lab host, into a file; killed on drop.
-struct Monitor {
-    child: Child,
-    file: PathBuf,
-}
-
-impl Monitor {
-    fn start(host: &Host, file: PathBuf) -> Monitor {
-        let out = std::fs::File::create(&file).expect("monitor file");
-        let child = host
-            .cmd("ip")
-            .args(["monitor", "address"])
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ip monitor");
-        // Let it subscribe before anything happens.
-        std::thread::sleep(Duration::from_millis(200));
-        Monitor { child, file }
-    }
-
-    fn text(&self) -> String {
-        std::fs::read_to_string(&self.file).unwrap_or_default()
-    }
-
-    /// The monitor lines reporting `addr` deleted.
-    fn deletions(&self, addr: &str) -> usize {
-        self.text()
-            .lines()
-            .filter(|l| l.starts_with("Deleted") && l.contains(&format!(" {addr}/")))
-            .count()
-    }
-}
-
-impl Drop for Monitor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn wait_count(d: &Daemon, needle: &str, n: usize) -> bool {
     wait_for(Duration::from_secs(5), || count(d, needle) >= n)
 }
@@ -107,7 +64,7 @@ fn reloads_never_take_a_kept_vip_away() {
         "{}",
         d1.log_text()
     );
-    let mon = Monitor::start(lb1, dir.path().join("lb1.monitor"));
+    let mon = AddrMonitor::start(lb1, dir.path().join("lb1.monitor"));
     let transitions = count(&d1, TRANSITION);
 
     // 1. Unchanged configuration: no address is touched at all.
@@ -273,7 +230,7 @@ fn reload_keeps_an_unchanged_sync_group_running() {
         "{}",
         d1.log_text()
     );
-    let mon = Monitor::start(lb1, dir.path().join("lb1.monitor"));
+    let mon = AddrMonitor::start(lb1, dir.path().join("lb1.monitor"));
     let transitions = count(&d1, TRANSITION);
     rewrite(dir.path(), "lb1", &conf(140, &[&b, &b2]));
     hup(&d1);
@@ -345,7 +302,7 @@ fn hundred_reloads_under_fast_adverts_cause_no_transition() {
         d1.log_text()
     );
     std::thread::sleep(Duration::from_millis(500));
-    let mon = Monitor::start(lb1, dir.path().join("lb1.monitor"));
+    let mon = AddrMonitor::start(lb1, dir.path().join("lb1.monitor"));
     let (t1, t2) = (count(&d1, TRANSITION), count(&d2, TRANSITION));
     for i in 0..100 {
         let odd = i % 2 == 1;

@@ -5,8 +5,8 @@
 
 mod lab;
 
-use lab::daemon::{Capture, Daemon, PacketKind};
-use lab::{wait_for, Host, Lab};
+use lab::daemon::{AddrMonitor, Capture, Daemon, PacketKind};
+use lab::{timed_within, wait_for, Host, Lab};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -51,34 +51,24 @@ impl Pair {
     }
 }
 
-/// Takeovers measured before a late one is a failure (see vrrp_failover.rs:
-/// one takeover on a loaded 2-core host can be delayed by the scheduler).
+/// Takeovers measured before a late one is a failure (see
+/// `lab::timed_within`: one takeover on a loaded 2-core host can be delayed
+/// by the scheduler).
 const ATTEMPTS: usize = 5;
 /// How far the takeover may be from the skew time.
 const SKEW_TOLERANCE_S: f64 = 0.005;
 
 #[test]
 fn sigterm_sends_priority_0_and_backup_takes_over_after_skew() {
-    let skew = 156.0 / 256.0 * ADVERT;
-    let mut gaps = Vec::new();
-    for attempt in 1..=ATTEMPTS {
-        // After a late one, a growing pause (2, 4, 6, 8 s): a transient
-        // slowdown of the host then spans fewer attempts.
-        std::thread::sleep(Duration::from_secs(2 * (attempt as u64 - 1)));
-        let gap = sigterm_takeover_gap();
-        println!("attempt {attempt}: takeover {gap:.6} s after the priority-0 advert, skew time {skew:.6} s");
-        // The backup cannot take over before the skew time has passed since
-        // it received the priority-0 advert: early is never jitter.
-        assert!(
-            gap >= skew - SKEW_TOLERANCE_S,
-            "takeover {gap:.4} s after the priority-0 advert, before the skew time {skew:.4} s"
-        );
-        if gap <= skew + SKEW_TOLERANCE_S {
-            return;
-        }
-        gaps.push(gap);
-    }
-    panic!("every takeover was late: {gaps:.6?} s after the priority-0 advert, skew time {skew:.4} s ± 5 ms");
+    // The backup cannot take over before the skew time has passed since it
+    // received the priority-0 advert.
+    timed_within(
+        "takeover after the priority-0 advert",
+        156.0 / 256.0 * ADVERT,
+        SKEW_TOLERANCE_S,
+        ATTEMPTS,
+        sigterm_takeover_gap,
+    );
 }
 
 /// One lab, one graceful stop of the master: the wire gap in seconds from its
@@ -225,48 +215,6 @@ fn preemption_nopreempt_and_preempt_delay() {
         took >= Duration::from_millis(1000),
         "preempted after {took:?}, before preempt_delay (1 s)"
     );
-}
-
-/// `ip monitor address` in a lab host, into a file; killed on drop.
-struct AddrMonitor {
-    child: std::process::Child,
-    file: std::path::PathBuf,
-}
-
-impl AddrMonitor {
-    fn start(host: &Host, file: std::path::PathBuf) -> AddrMonitor {
-        let out = std::fs::File::create(&file).expect("monitor file");
-        let child = host
-            .cmd("ip")
-            .args(["monitor", "address"])
-            .stdin(std::process::Stdio::null())
-            .stdout(out)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("ip monitor");
-        // Let it subscribe before anything happens.
-        std::thread::sleep(Duration::from_millis(200));
-        AddrMonitor { child, file }
-    }
-
-    fn text(&self) -> String {
-        std::fs::read_to_string(&self.file).unwrap_or_default()
-    }
-
-    /// The monitor lines reporting `addr` deleted.
-    fn deletions(&self, addr: &str) -> usize {
-        self.text()
-            .lines()
-            .filter(|l| l.starts_with("Deleted") && l.contains(&format!(" {addr}/")))
-            .count()
-    }
-}
-
-impl Drop for AddrMonitor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -306,3 +306,45 @@ pub fn read_pcap(path: &Path) -> Vec<Packet> {
     }
     out
 }
+
+/// `ip monitor address` in a lab host, into a file; killed on drop.
+pub struct AddrMonitor {
+    child: Child,
+    file: PathBuf,
+}
+
+impl AddrMonitor {
+    pub fn start(host: &Host, file: PathBuf) -> AddrMonitor {
+        let out = std::fs::File::create(&file).expect("monitor file");
+        let child = host
+            .cmd("ip")
+            .args(["monitor", "address"])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ip monitor");
+        // Let it subscribe before anything happens.
+        std::thread::sleep(Duration::from_millis(200));
+        AddrMonitor { child, file }
+    }
+
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.file).unwrap_or_default()
+    }
+
+    /// The monitor lines reporting `addr` deleted.
+    pub fn deletions(&self, addr: &str) -> usize {
+        self.text()
+            .lines()
+            .filter(|l| l.starts_with("Deleted") && l.contains(&format!(" {addr}/")))
+            .count()
+    }
+}
+
+impl Drop for AddrMonitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -264,6 +264,36 @@ impl Drop for Lab {
     }
 }
 
+/// Measure a protocol time (seconds) until one measurement lands within
+/// `tolerance` of `want`. An early one fails at once: a timer cannot fire
+/// before its time, so early is never jitter. A late one can be the shared
+/// host's scheduler: it is measured again, up to `attempts` times, after a
+/// growing pause (2, 4, 6, … s) so that a transient slowdown of the host
+/// spans fewer attempts. Late every time is a failure.
+pub fn timed_within(
+    what: &str,
+    want: f64,
+    tolerance: f64,
+    attempts: usize,
+    mut measure: impl FnMut() -> f64,
+) {
+    let mut late = Vec::new();
+    for attempt in 1..=attempts {
+        std::thread::sleep(Duration::from_secs(2 * (attempt as u64 - 1)));
+        let got = measure();
+        println!("{what}: attempt {attempt}: {got:.6} s, expected {want:.6} s");
+        assert!(
+            got >= want - tolerance,
+            "{what}: early: {got:.6} s, expected {want:.6} s ± {tolerance} s"
+        );
+        if got <= want + tolerance {
+            return;
+        }
+        late.push(got);
+    }
+    panic!("{what}: every attempt was late: {late:.6?} s, expected {want:.6} s ± {tolerance} s");
+}
+
 /// Poll `cond` every 10 ms until it holds or `limit` passes.
 pub fn wait_for(limit: Duration, cond: impl FnMut() -> bool) -> bool {
     wait_for_every(limit, Duration::from_millis(10), cond)
